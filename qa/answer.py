@@ -1,0 +1,81 @@
+"""The Answer type and the decision between answering, asking "did you mean", and falling back.
+
+`decide` is a pure function of one question's fused entry scores and the KB's calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from qa.retrieval.calibration import Calibration, features
+
+Status = Literal["answered", "ambiguous", "fallback"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    entry_id: str
+    question: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: Status
+    text: str
+    confidence: float  # P(the best entry is the right one), calibrated
+    entry_id: str | None  # the answering entry (None unless answered)
+    matched_question: str | None  # the stored question or alternate that matched best
+    suggestions: list[Suggestion] = field(default_factory=list)
+    reason: str = ""
+    question: str = ""  # the question as understood (cleaned, maybe truncated)
+    lang: str = ""
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    order: np.ndarray  # entry indices, best first
+    confidences: list[float]  # for each entry in `order`
+    reason: str
+
+
+def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
+    k = min(max(top_k, 2), len(fused))
+    order = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.arange(len(fused))
+    order = order[np.argsort(-fused[order])]
+    feats = features(fused)
+    p1 = cal.confidence(feats)
+    p_either = max(p1, cal.confidence_either(feats))
+    confs = [p1]
+    rest = max(0.0, p_either - p1)
+    for r in range(1, len(order)):
+        s = fused[order[r]]
+        nxt = fused[order[r + 1]] if r + 1 < len(order) else s
+        alone = cal.confidence(np.array([s, max(0.0, s - nxt)]))
+        if r == 1:
+            confs.append(min(rest, alone) if rest > 0 else alone * (1 - p_either))
+        else:
+            confs.append(min(confs[-1], alone * (1 - p_either)))
+    thr, margin = cal.answer_threshold, cal.ambiguity_margin
+    pct = f"{p1:.0%}"
+    if p1 >= thr:
+        status: Status = "answered"
+        reason = f"confidence {pct} >= threshold {thr:.0%}"
+    elif len(order) >= 2 and feats[1] < margin and p_either >= thr:
+        status = "ambiguous"
+        reason = (
+            f"two entries are too close to call (margin {feats[1]:.2f} < {margin:.2f}); "
+            f"one of them is right with confidence {p_either:.0%}"
+        )
+    else:
+        status = "fallback"
+        reason = f"confidence {pct} < threshold {thr:.0%}"
+    return Decision(status, order, [float(c) for c in confs], reason)

@@ -1,0 +1,261 @@
+"""Bot: ask questions of a knowledge base. Retrieve, decide (answer / ambiguous / fallback), log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa import indexing
+from qa.answer import Answer, Suggestion, decide
+from qa.encoders import registry
+from qa.encoders.base import Encoder
+from qa.errors import InputError, StaleIndexError
+from qa.kb.entry import Entry
+from qa.kb.store import KnowledgeBase
+from qa.loader import load_index
+from qa.retrieval.calibration import PRIOR, Calibration
+from qa.retrieval.index import NEG, SearchIndex
+from qa.retrieval.selfcal import calibrate_from_kb
+from qa.text import clean_question, detect_lang
+
+FALLBACK_TEXT = {
+    "en": "Sorry, I don't know the answer to that yet.",
+    "zh": "抱歉，我还不知道这个问题的答案。",
+}
+#: Recalibrate when the number of texts changed by more than this share since the last fit.
+RECALIBRATE_AFTER = 0.1
+
+
+@dataclass
+class Candidate:
+    """One entry's scores for a question, for /why and `qa ask --explain`."""
+
+    entry_id: str
+    question: str
+    fused: float
+    dense: float
+    lexical: float
+    encoder: str | None
+    confidence: float
+
+
+class Bot:
+    """A KB plus its encoders. Safe to share between threads.
+
+    >>> bot = Bot.open("faq.db")
+    >>> bot.ask("how do I reset my password?").status
+    """
+
+    def __init__(self, kb: KnowledgeBase, encoders: Sequence[Encoder] | None = None, *, auto_index: bool = True):
+        self.kb = kb
+        if encoders is None:
+            ids = indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL)
+            encoders = [registry.create(i) for i in ids]
+        self.encoders = list(encoders)
+        indexing.check_model(kb, [e.id for e in self.encoders])
+        self._enc_locks = {e.id: threading.Lock() for e in self.encoders}
+        self._lock = threading.Lock()
+        self.auto_index = auto_index
+        self._version = -1
+        self._index: SearchIndex
+        self._cal: Calibration
+        self.refresh()
+
+    # ---- constructors --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, model: str | None = None, auto_index: bool = True) -> Bot:
+        kb = KnowledgeBase(path)
+        encoders = [registry.create(i) for i in registry.expand(model)] if model else None
+        return cls(kb, encoders, auto_index=auto_index)
+
+    @classmethod
+    def from_entries(
+        cls,
+        entries: Iterable[Entry | dict],
+        *,
+        model: str = registry.DEFAULT_MODEL,
+        encoders: Sequence[Encoder] | None = None,
+    ) -> Bot:
+        from qa.kb.formats import entry_from_dict
+
+        kb = KnowledgeBase.memory()
+        kb.upsert([e if isinstance(e, Entry) else entry_from_dict(e) for e in entries])
+        encs = list(encoders) if encoders is not None else [registry.create(i) for i in registry.expand(model)]
+        return cls(kb, encs)
+
+    # ---- keeping up with the file ----------------------------------------------------------------
+    def refresh(self, *, force: bool = False) -> None:
+        """Reload the index if the KB changed (in this process or another) since it was loaded."""
+        with self._lock:
+            version = self.kb.data_version()
+            if version == self._version and not force:
+                return
+            if self.auto_index and not self.kb.readonly:
+                indexing.index(self.kb, self.encoders, switch=indexing.kb_model(self.kb) is None)
+            stored = self.kb.get_setting("calibration")
+            cal = Calibration.from_json(stored["fit"]) if stored else None
+            norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
+            n_texts = len(self.kb.texts())
+            stale = not stored or abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1)
+            if stale:
+                norms = None
+            index = load_index(self.kb, self.encoders, norms)  # type: ignore[arg-type]
+            if stale and not self.kb.readonly:
+                cal = self._fit_and_store(index, n_texts)
+            self._index, self._cal = index, cal or PRIOR
+            self._version = self.kb.data_version()
+
+    def _fit_and_store(self, index: SearchIndex, n_texts: int, **kw: float) -> Calibration:
+        cal = calibrate_from_kb(index, **kw)
+        overrides = self.kb.get_setting("thresholds", {})
+        self.kb.set_settings(
+            {
+                "calibration": {
+                    "fit": cal.to_json(),
+                    "n_texts": n_texts,
+                    "norms": {k: [s.mu, s.sd] for k, s in index.signals.items()},
+                }
+            }
+        )
+        return self._apply_overrides(cal, overrides)
+
+    @staticmethod
+    def _apply_overrides(cal: Calibration, overrides: dict) -> Calibration:
+        from dataclasses import replace
+
+        return replace(
+            cal, **{k: float(v) for k, v in overrides.items() if k in ("answer_threshold", "ambiguity_margin")}
+        )
+
+    def recalibrate(self, *, oos_prior: float = 0.2, precision: float = 0.85) -> Calibration:
+        with self._lock:
+            cal = self._fit_and_store(self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision)
+            self._cal = cal
+            self._version = self.kb.data_version()
+        return cal
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._apply_overrides(self._cal, self.kb.get_setting("thresholds", {}))
+
+    @property
+    def index(self) -> SearchIndex:
+        return self._index
+
+    # ---- asking --------------------------------------------------------------------------------
+    def _embed(self, text: str, needed: Iterable[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for enc in self.encoders:
+            if enc.id in needed:
+                with self._enc_locks[enc.id]:
+                    out[enc.id] = enc.embed([text])[0]
+        return out
+
+    def _scores(
+        self, question: str, tags: Sequence[str] | None
+    ) -> tuple[str, bool, str, SearchIndex, np.ndarray, dict]:
+        self.refresh()
+        text, truncated = clean_question(question)
+        lang = detect_lang(text)
+        index = self._index
+        if index.n == 0:
+            raise InputError("The knowledge base is empty. Add entries with: qa import FILE")
+        qv = self._embed(text, index.encoders_needed(lang))
+        scored = index.score(qv, text, lang)
+        fused = scored.fused.copy()
+        if tags:
+            wanted = set(tags)
+            mask = np.array([not wanted & set(t) for t in index.entry_tags])
+            fused[mask] = NEG
+        return text, truncated, lang, index, fused, {"scored": scored, "qv": qv}
+
+    def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
+        """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`
+        (the one write this method makes)."""
+        text, truncated, lang, index, fused, extra = self._scores(question, tags)
+        cal = self.calibration
+        if tags and (fused <= NEG).all():
+            d_status, order, confs = "fallback", np.array([], dtype=np.int64), []
+            reason = f"no entry has the tags {', '.join(tags)}"
+        else:
+            d = decide(fused, cal, top_k)
+            d_status, order, confs, reason = d.status, d.order, d.confidences, d.reason
+            keep = fused[order] > NEG
+            order, confs = order[keep], [c for c, k in zip(confs, keep, strict=True) if k]
+        ids = [index.entry_ids[i] for i in order]
+        entries = {e.id: e for e in self.kb.entries(ids)}
+        sugg = [Suggestion(i, entries[i].question, round(c, 4)) for i, c in zip(ids, confs, strict=True)]
+        conf = round(confs[0], 4) if confs else 0.0
+        fallback = self.kb.get_setting("fallback_answer") or FALLBACK_TEXT.get(lang, FALLBACK_TEXT["en"])
+        if d_status == "answered":
+            best = entries[ids[0]]
+            ans = Answer(
+                "answered",
+                best.answer,
+                conf,
+                best.id,
+                self._matched(index, extra["qv"], lang, order[0]),
+                sugg[1:],
+                reason,
+                text,
+                lang,
+                truncated,
+            )
+        elif d_status == "ambiguous":
+            a, b = sugg[0], sugg[1]
+            msg = (
+                f"Did you mean: 1) {a.question}  2) {b.question}"
+                if lang != "zh"
+                else f"您是想问：1）{a.question}  2）{b.question}"
+            )
+            ans = Answer("ambiguous", msg, conf, None, None, sugg[:2] + sugg[2:], reason, text, lang, truncated)
+        else:
+            ans = Answer("fallback", fallback, conf, None, None, sugg, reason, text, lang, truncated)
+        if log and ans.status != "answered" and not self.kb.readonly:
+            self.kb.log_question(
+                text, lang=lang, status=ans.status, confidence=conf, entry_id=ids[0] if ids else None, suggestions=ids
+            )
+        return ans
+
+    def _matched(self, index: SearchIndex, qv: dict, lang: str, entry: int) -> str:
+        enc = index.encoder_for(lang, index.entry_langs[entry])
+        start = index.starts[entry]
+        end = index.starts[entry + 1] if entry + 1 < index.n else len(index.texts)
+        sig = index.signals.get(enc) if enc else None
+        if sig is None or enc not in qv:
+            return index.texts[start]
+        rows = np.searchsorted(sig.text_idx, np.arange(start, end))
+        best = int(np.argmax(sig.vectors[rows] @ qv[enc]))
+        return index.texts[start + best]
+
+    def explain(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None) -> list[Candidate]:
+        """The top `k` candidates with each signal's part of the score (reads only)."""
+        _, _, lang, index, fused, extra = self._scores(question, tags)
+        d = decide(fused, self.calibration, k)
+        scored = extra["scored"]
+        entries = {e.id: e for e in self.kb.entries([index.entry_ids[i] for i in d.order])}
+        out = []
+        for i, c in zip(d.order, d.confidences, strict=True):
+            eid = index.entry_ids[i]
+            out.append(
+                Candidate(
+                    eid,
+                    entries[eid].question,
+                    float(fused[i]),
+                    float(scored.dense[i]),
+                    float(scored.lexical[i]),
+                    index.encoder_for(lang, index.entry_langs[i]),
+                    c,
+                )
+            )
+        return out
+
+
+def ensure_indexed(bot: Bot) -> None:
+    """Raise StaleIndexError if texts lack vectors (for read-only callers)."""
+    if any(indexing.pending(bot.kb, bot.encoders).values()):
+        raise StaleIndexError("The index is out of date: run qa index")

@@ -1,0 +1,57 @@
+"""The Encoder interface: texts in, L2-normalised float32 vectors out.
+
+A backend implements `embed_batch` (and loads its model lazily, on first use); batching, progress
+and normalisation live here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+ALL_LANGUAGES = frozenset({"*"})
+
+
+class Encoder(ABC):
+    #: Stored with every vector. Two encoders with the same id must give the same vectors.
+    id: str = ""
+    #: Output dimension.
+    dim: int = 0
+    #: Languages it embeds well ("en", "zh"); {"*"} for a multilingual model.
+    languages: frozenset[str] = ALL_LANGUAGES
+    batch_size: int = 64
+    #: One line for `qa models`.
+    description: str = ""
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed at most `batch_size` texts; rows need not be normalised."""
+
+    def supports(self, lang: str) -> bool:
+        return "*" in self.languages or lang in self.languages
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed any number of texts in batches; returns (n, dim) unit-length float32 rows."""
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            parts.append(np.asarray(self.embed_batch(batch), dtype=np.float32))
+            if progress is not None:
+                progress(len(batch))
+        if not parts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return normalise(np.vstack(parts))
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+def normalise(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (m / norms).astype(np.float32, copy=False)

@@ -1,0 +1,73 @@
+"""Bring a KB's vectors up to date: embed only texts with no vector for the KB's encoders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from qa.encoders.base import Encoder
+from qa.errors import ModelMismatchError
+from qa.kb.store import KnowledgeBase
+
+CHUNK = 512  # texts embedded and stored per transaction: an interrupted run keeps finished chunks
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IndexReport:
+    model: list[str]
+    embedded: dict[str, int]
+    switched: bool
+
+
+def kb_model(kb: KnowledgeBase) -> list[str] | None:
+    m = kb.get_setting("model")
+    return list(m) if m else None
+
+
+def check_model(kb: KnowledgeBase, wanted: Sequence[str]) -> None:
+    """Raise when the KB was indexed with other encoders than `wanted`."""
+    have = kb_model(kb)
+    if have is not None and list(have) != list(wanted):
+        where = f" --db {kb.path}" if kb.path else ""
+        raise ModelMismatchError(
+            f"This KB was indexed with {'+'.join(have)}, not {'+'.join(wanted)}. To switch, "
+            f"re-embed everything with: qa index --model {'+'.join(wanted)}{where}"
+        )
+
+
+def pending(kb: KnowledgeBase, encoders: Sequence[Encoder]) -> dict[str, list[tuple[str, str]]]:
+    return {enc.id: kb.missing_texts(enc.id, enc.languages) for enc in encoders}
+
+
+def index(
+    kb: KnowledgeBase,
+    encoders: Sequence[Encoder],
+    *,
+    switch: bool = False,
+    progress: Callable[[int], Progress] | None = None,
+) -> IndexReport:
+    """Embed missing texts with each encoder; `switch` makes `encoders` the KB's model.
+
+    `progress(total)` returns a callback taking the number of texts just embedded.
+    """
+    ids = [e.id for e in encoders]
+    have = kb_model(kb)
+    switched = have != ids
+    if have is not None and switched and not switch:
+        check_model(kb, ids)
+    todo = pending(kb, encoders)
+    total = sum(len(v) for v in todo.values())
+    tick = progress(total) if progress and total else None
+    embedded: dict[str, int] = {}
+    for enc in encoders:
+        rows = todo[enc.id]
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            vecs = enc.embed([t for _, t in chunk], progress=tick)
+            kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
+        embedded[enc.id] = len(rows)
+    if switched:
+        kb.set_settings({"model": ids, "calibration": None})
+    return IndexReport(ids, embedded, switched)

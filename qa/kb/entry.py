@@ -1,0 +1,31 @@
+"""The Entry record: one FAQ question with its answer and alternate phrasings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def text_hash(text: str) -> str:
+    """The content hash that keys a text's vectors."""
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Entry:
+    id: str
+    question: str
+    answer: str = ""
+    alternates: list[str] = field(default_factory=list)
+    lang: str = ""
+    tags: list[str] = field(default_factory=list)
+    created: str = ""
+    updated: str = ""
+
+    def texts(self) -> list[str]:
+        """The question first, then the alternates: every phrasing that retrieves this entry."""
+        return [self.question, *self.alternates]
+
+    def content(self) -> tuple[object, ...]:
+        """What an import compares to decide whether an entry changed (timestamps excluded)."""
+        return (self.question, self.answer, tuple(self.alternates), self.lang, tuple(self.tags))

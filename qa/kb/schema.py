@@ -1,0 +1,72 @@
+"""The KB schema as numbered migrations, applied in order on open (the version lives in PRAGMA user_version).
+
+Each migration is a function of a sqlite-utils Database. Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log"}
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE entries (
+            id TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL DEFAULT '',
+            lang TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',          -- JSON array of strings
+            question_hash TEXT NOT NULL,              -- md5 of question, keys its vectors
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE alternates (
+            entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,                -- 1, 2, ... in the order given
+            text TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (entry_id, position)
+        );
+        CREATE TABLE vectors (
+            model TEXT NOT NULL,                      -- encoder id; a search uses one model only
+            hash TEXT NOT NULL,                       -- md5 of the embedded text
+            vector BLOB NOT NULL,                     -- little-endian float32
+            PRIMARY KEY (model, hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL                       -- JSON
+        );
+        CREATE TABLE log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts TEXT NOT NULL,
+            question TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,                     -- fallback | ambiguous
+            confidence REAL,
+            entry_id TEXT,                            -- best candidate, if any
+            suggestions TEXT NOT NULL DEFAULT '[]'    -- JSON array of entry ids
+        );
+        CREATE INDEX alternates_hash ON alternates(hash);
+        CREATE INDEX entries_qhash ON entries(question_hash);
+        CREATE VIEW texts AS
+            SELECT id AS entry_id, 0 AS position, question AS text, question_hash AS hash
+            FROM entries
+            UNION ALL
+            SELECT entry_id, position, text, hash FROM alternates;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial]
+
+
+def current_version() -> int:
+    return len(MIGRATIONS)

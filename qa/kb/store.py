@@ -1,0 +1,351 @@
+"""KnowledgeBase: the SQLite file (via sqlite-utils) holding entries, alternates, vectors, settings and the log.
+
+Storage only: no retrieval logic lives here. Every multi-row write runs inside one transaction, so a
+failure or Ctrl-C part way leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from qa.errors import KBError, NotFoundError
+from qa.kb.entry import Entry, text_hash
+from qa.kb.schema import MIGRATIONS, OUR_TABLES, current_version
+from qa.kb.vectors import decode_vectors, encode_vector
+
+BUSY_TIMEOUT_S = 10.0
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    return conn
+
+
+class KnowledgeBase:
+    """One KB file. `KnowledgeBase(path)` opens (creating and migrating if needed); `memory()` for tests."""
+
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False):
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.RLock()
+        try:
+            if self.path is None:
+                conn = sqlite3.connect(":memory:", check_same_thread=False)
+            else:
+                if readonly and not self.path.exists():
+                    raise KBError(f"No knowledge base at {self.path}. Create one with: qa import FILE")
+                if self.path.parent and not self.path.parent.exists():
+                    raise KBError(f"The folder {self.path.parent} does not exist.")
+                # A file we may not write is opened read-only, so asking questions still works.
+                if self.path.exists() and not os.access(self.path, os.W_OK):
+                    readonly = True
+                conn = _connect(self.path, readonly)
+            self.readonly = readonly
+            self.db = sqlite_utils.Database(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly and self.path is not None:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise KBError(self._explain(e)) from e
+
+    @classmethod
+    def memory(cls) -> KnowledgeBase:
+        return cls(None)
+
+    # ---- opening ---------------------------------------------------------------------------
+    def _explain(self, e: sqlite3.DatabaseError) -> str:
+        msg = str(e)
+        where = self.path or ":memory:"
+        if "not a database" in msg or "malformed" in msg:
+            return (
+                f"{where} is not a usable SQLite file ({msg}). If it is a KB, restore it from a "
+                "backup or rebuild it with: qa import FILE --db NEW.db"
+            )
+        if "locked" in msg or "busy" in msg:
+            return (
+                f"{where} is locked by another process and stayed locked for {BUSY_TIMEOUT_S:.0f} s. "
+                "Wait for the other writer (an import?) to finish, then try again."
+            )
+        if "readonly" in msg or "read-only" in msg:
+            return f"{where} is read-only, so it cannot be changed. Copy it somewhere writable."
+        return f"{where}: {msg}"
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        target = current_version()
+        if version > target:
+            raise KBError(
+                f"{self.path} was written by a newer qa (schema {version}, this one knows {target}). Upgrade qa."
+            )
+        if version == 0:
+            foreign = set(self.db.table_names()) - OUR_TABLES
+            if foreign:
+                raise KBError(
+                    f"{self.path} is a SQLite file but not a qa knowledge base "
+                    f"(it has tables {sorted(foreign)[:5]}). Pick another --db path."
+                )
+        if version == target:
+            return
+        if self.readonly:
+            raise KBError(f"{self.path} needs a schema upgrade but is read-only.")
+        with self.atomic():
+            for i in range(version, target):
+                MIGRATIONS[i](self.db)
+            self.db.execute(f"PRAGMA user_version = {target}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All-or-nothing: commits at the end, rolls back on any exception (KeyboardInterrupt too)."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:  # nested: the outer block owns the transaction
+                yield
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield
+                conn.execute("COMMIT")
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.DatabaseError):
+                    raise KBError(self._explain(e)) from e
+                raise
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def data_version(self) -> int:
+        """Changes when any connection commits a write; cheap to poll before each question."""
+        with self._lock:
+            other = self.db.execute("PRAGMA data_version").fetchone()[0]
+            own = self.db.conn.total_changes
+        return int(other) * 1_000_003 + int(own)
+
+    # ---- settings --------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def settings(self) -> dict[str, Any]:
+        with self._lock:
+            rows = self.db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+        return {k: json.loads(v) for k, v in rows}
+
+    def set_settings(self, values: dict[str, Any]) -> None:
+        with self.atomic():
+            for key, value in values.items():
+                if value is None:
+                    self.db.execute("DELETE FROM settings WHERE key = ?", [key])
+                else:
+                    self.db.execute(
+                        "INSERT INTO settings(key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        [key, json.dumps(value, ensure_ascii=False)],
+                    )
+
+    # ---- entries ---------------------------------------------------------------------------
+    def count(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.db.execute("SELECT id FROM entries ORDER BY rowid")]
+
+    def entries(self, ids: Iterable[str] | None = None) -> list[Entry]:
+        """Entries in insertion order (all, or the given ids that exist)."""
+        with self._lock:
+            if ids is None:
+                rows = self.db.execute(
+                    "SELECT id, question, answer, lang, tags, created, updated FROM entries ORDER BY rowid"
+                ).fetchall()
+                alt_rows = self.db.execute(
+                    "SELECT entry_id, text FROM alternates ORDER BY entry_id, position"
+                ).fetchall()
+            else:
+                wanted = list(ids)
+                marks = ",".join("?" * len(wanted))
+                rows = self.db.execute(
+                    "SELECT id, question, answer, lang, tags, created, updated FROM entries "
+                    f"WHERE id IN ({marks}) ORDER BY rowid",
+                    wanted,
+                ).fetchall()
+                alt_rows = self.db.execute(
+                    f"SELECT entry_id, text FROM alternates WHERE entry_id IN ({marks}) ORDER BY entry_id, position",
+                    wanted,
+                ).fetchall()
+        alts: dict[str, list[str]] = {}
+        for eid, text in alt_rows:
+            alts.setdefault(eid, []).append(text)
+        return [
+            Entry(
+                id=r[0],
+                question=r[1],
+                answer=r[2],
+                lang=r[3],
+                tags=json.loads(r[4]),
+                created=r[5],
+                updated=r[6],
+                alternates=alts.get(r[0], []),
+            )
+            for r in rows
+        ]
+
+    def get(self, entry_id: str) -> Entry:
+        found = self.entries([entry_id])
+        if not found:
+            raise NotFoundError(f"No entry with id {entry_id!r}. See the ids with: qa list")
+        return found[0]
+
+    def upsert(self, entries: Iterable[Entry], *, replace: bool = False) -> dict[str, int]:
+        """Insert or update entries by id in one transaction; `replace` first removes the rest.
+
+        Returns counts of added, updated, unchanged and removed entries.
+        """
+        entries = list(entries)
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+        stamp = now()
+        with self.atomic():
+            existing = {e.id: e for e in self.entries([e.id for e in entries])} if entries else {}
+            if replace:
+                keep = {e.id for e in entries}
+                gone = [i for i in self.ids() if i not in keep]
+                for i in gone:
+                    self.db.execute("DELETE FROM entries WHERE id = ?", [i])
+                counts["removed"] = len(gone)
+            for e in entries:
+                old = existing.get(e.id)
+                if old is not None and old.content() == e.content():
+                    counts["unchanged"] += 1
+                    continue
+                counts["updated" if old else "added"] += 1
+                self._write_entry(e, created=old.created if old else stamp, updated=stamp)
+        return counts
+
+    def _write_entry(self, e: Entry, *, created: str, updated: str) -> None:
+        self.db.execute(
+            "INSERT INTO entries(id, question, answer, lang, tags, question_hash, created, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET question=excluded.question, "
+            "answer=excluded.answer, lang=excluded.lang, tags=excluded.tags, "
+            "question_hash=excluded.question_hash, updated=excluded.updated",
+            [
+                e.id,
+                e.question,
+                e.answer,
+                e.lang,
+                json.dumps(e.tags, ensure_ascii=False),
+                text_hash(e.question),
+                created,
+                updated,
+            ],
+        )
+        self.db.execute("DELETE FROM alternates WHERE entry_id = ?", [e.id])
+        self.db.conn.executemany(
+            "INSERT INTO alternates(entry_id, position, text, hash) VALUES (?, ?, ?, ?)",
+            [(e.id, i, t, text_hash(t)) for i, t in enumerate(e.alternates, start=1)],
+        )
+
+    def remove(self, entry_id: str) -> None:
+        with self.atomic():
+            cur = self.db.execute("DELETE FROM entries WHERE id = ?", [entry_id])
+            if cur.rowcount == 0:
+                raise NotFoundError(f"No entry with id {entry_id!r}. See the ids with: qa list")
+
+    # ---- texts and vectors -----------------------------------------------------------------
+    def texts(self) -> list[tuple[str, str, str]]:
+        """(entry_id, text, hash) for every question and alternate, entries in insertion order."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT t.entry_id, t.text, t.hash FROM texts t JOIN entries e ON e.id = t.entry_id "
+                "ORDER BY e.rowid, t.position"
+            ).fetchall()
+
+    def missing_texts(self, model: str, langs: frozenset[str] | None = None) -> list[tuple[str, str]]:
+        """(hash, text) of distinct texts with no vector for `model`; only entries in `langs`
+        (None or {"*"}: all entries)."""
+        where, args = "", [model]
+        if langs is not None and "*" not in langs:
+            where = f"AND e.lang IN ({','.join('?' * len(langs))})"
+            args += sorted(langs)
+        with self._lock:
+            return self.db.execute(
+                "SELECT t.hash, min(t.text) FROM texts t JOIN entries e ON e.id = t.entry_id "
+                f"WHERE t.hash NOT IN (SELECT hash FROM vectors WHERE model = ?) {where} "
+                "GROUP BY t.hash",
+                [args[0], *args[1:]],
+            ).fetchall()
+
+    def store_vectors(self, model: str, hashes: list[str], matrix: np.ndarray) -> None:
+        with self.atomic():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO vectors(model, hash, vector) VALUES (?, ?, ?)",
+                [(model, h, encode_vector(v)) for h, v in zip(hashes, matrix, strict=True)],
+            )
+
+    def load_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        """Hashes and their vectors for `model`, only those a current text uses."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT hash, vector FROM vectors WHERE model = ? AND hash IN (SELECT hash FROM texts)",
+                [model],
+            ).fetchall()
+        dim = len(rows[0][1]) // 4 if rows else 0
+        return [r[0] for r in rows], decode_vectors([r[1] for r in rows], dim)
+
+    def vector_models(self) -> dict[str, int]:
+        """Models with stored vectors, and how many each has."""
+        with self._lock:
+            rows = self.db.execute("SELECT model, count(*) FROM vectors GROUP BY model").fetchall()
+        return {m: int(n) for m, n in rows}
+
+    def prune_vectors(self, keep_model: str | None = None) -> int:
+        """Delete vectors no current text uses, and (if given) those of every other model."""
+        with self.atomic():
+            cur = self.db.execute("DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM texts)")
+            n = cur.rowcount
+            if keep_model is not None:
+                n += self.db.execute("DELETE FROM vectors WHERE model != ?", [keep_model]).rowcount
+        return n
+
+    # ---- the log of questions the bot could not answer ---------------------------------------
+    def log_question(
+        self,
+        question: str,
+        *,
+        lang: str,
+        status: str,
+        confidence: float | None,
+        entry_id: str | None,
+        suggestions: list[str],
+    ) -> None:
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO log(ts, question, lang, status, confidence, entry_id, suggestions) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [now(), question, lang, status, confidence, entry_id, json.dumps(suggestions)],
+            )
+
+    def logged(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query("SELECT * FROM log ORDER BY id DESC LIMIT ?", [limit]))

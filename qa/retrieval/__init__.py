@@ -1,0 +1,1 @@
+"""Retrieval and scoring: pure functions and small immutable structures over numpy arrays."""

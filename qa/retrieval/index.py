@@ -1,0 +1,215 @@
+"""SearchIndex: the in-memory view of a KB used to score entries for one question.
+
+Built from plain arrays (no database access). Each encoder gives a dense signal over the entries
+whose language it serves; a question is scored with, per entry, the encoder chosen for the
+(question language, entry language) pair, normalised with constants fixed per KB, plus a BM25
+signal at a fixed weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.retrieval.dense import centroids, entry_scores
+from qa.retrieval.lexical import LexicalIndex
+
+#: Weight of the normalised BM25 score beside the z-scored dense one (bench/explore_scoring.py).
+LEXICAL_WEIGHT = 0.5
+NEG = np.float32(-1e9)
+
+
+@dataclass(frozen=True)
+class DenseSignal:
+    encoder_id: str
+    entry_idx: np.ndarray  # the entries this signal covers (indices into SearchIndex.entry_ids)
+    text_idx: np.ndarray  # their texts (indices into SearchIndex.texts), grouped by entry
+    starts: np.ndarray  # start row of each covered entry within `vectors`
+    vectors: np.ndarray  # (len(text_idx), dim) unit rows
+    cents: np.ndarray  # (len(entry_idx), dim)
+    mu: float  # mean and spread of entry scores between unrelated texts: the fixed normalisation
+    sd: float
+
+
+def norm_constants(vectors: np.ndarray, owner: np.ndarray, n_pairs: int = 4000) -> tuple[float, float]:
+    """Mean and std of the cosine between texts of different entries (a seeded sample)."""
+    n = len(vectors)
+    if n < 2 or len(np.unique(owner)) < 2:
+        return 0.0, 1.0
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, n, n_pairs)
+    b = rng.integers(0, n, n_pairs)
+    keep = owner[a] != owner[b]
+    cos = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
+    sd = float(cos.std())
+    return float(cos.mean()), sd if sd > 1e-6 else 1.0
+
+
+@dataclass
+class Scored:
+    """Scores of every entry for one question, with the parts they were made of (for /why)."""
+
+    fused: np.ndarray
+    dense: np.ndarray  # z-scored dense part
+    lexical: np.ndarray  # normalised BM25 part (before its weight)
+
+
+@dataclass
+class SearchIndex:
+    entry_ids: list[str]
+    entry_langs: list[str]
+    entry_tags: list[list[str]]
+    texts: list[str]  # every question and alternate, grouped by entry
+    text_entry: np.ndarray  # owner entry of each text
+    signals: dict[str, DenseSignal]
+    encoder_order: list[str]
+    specialists: dict[str, frozenset[str]]  # encoder id -> languages it alone serves ({"*"} = all)
+    lexical: LexicalIndex | None = None
+    starts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.starts = np.searchsorted(self.text_entry, np.arange(len(self.entry_ids)))
+        self._routes: dict[str, list[tuple[str, np.ndarray]]] = {}
+
+    @property
+    def n(self) -> int:
+        return len(self.entry_ids)
+
+    # ---- construction ------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        *,
+        entry_ids: Sequence[str],
+        entry_langs: Sequence[str],
+        entry_tags: Sequence[list[str]],
+        texts: Sequence[str],
+        text_entry: np.ndarray,
+        vectors: Mapping[str, np.ndarray],
+        languages: Mapping[str, frozenset[str]],
+        lexical: bool = True,
+        norms: Mapping[str, tuple[float, float]] | None = None,
+    ) -> SearchIndex:
+        """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed)."""
+        text_entry = np.asarray(text_entry, dtype=np.int64)
+        signals = {}
+        for enc, mat in vectors.items():
+            langs = languages[enc]
+            covered = np.array([i for i, lg in enumerate(entry_langs) if "*" in langs or lg in langs], dtype=np.int64)
+            tmask = np.isin(text_entry, covered)
+            tidx = np.flatnonzero(tmask)
+            sub = mat[tidx]
+            owner = text_entry[tidx]
+            starts = np.searchsorted(owner, covered)
+            if norms and enc in norms:
+                mu, sd = norms[enc]
+            else:
+                mu, sd = norm_constants(sub, owner)
+            signals[enc] = DenseSignal(
+                enc,
+                covered,
+                tidx,
+                starts,
+                sub,
+                centroids(sub, starts) if len(tidx) else np.zeros((0, mat.shape[1]), np.float32),
+                mu,
+                sd,
+            )
+        lex = LexicalIndex(texts) if lexical and len(texts) else None
+        return cls(
+            list(entry_ids),
+            list(entry_langs),
+            [list(t) for t in entry_tags],
+            list(texts),
+            text_entry,
+            signals,
+            list(vectors),
+            dict(languages),
+            lex,
+        )
+
+    # ---- routing -----------------------------------------------------------------------------
+    def encoder_for(self, qlang: str, elang: str) -> str | None:
+        """A specialist serving both languages if there is one, else the first multilingual one."""
+        for enc in self.encoder_order:
+            langs = self.specialists[enc]
+            if "*" not in langs and qlang in langs and elang in langs:
+                return enc
+        for enc in self.encoder_order:
+            if "*" in self.specialists[enc]:
+                return enc
+        return self.encoder_order[0] if self.encoder_order else None
+
+    def routes(self, qlang: str) -> list[tuple[str, np.ndarray]]:
+        """For a question language: (encoder, entry indices it scores), covering every entry."""
+        if qlang not in self._routes:
+            by_enc: dict[str, list[int]] = {}
+            for i, elang in enumerate(self.entry_langs):
+                enc = self.encoder_for(qlang, elang)
+                if enc is not None:
+                    by_enc.setdefault(enc, []).append(i)
+            self._routes[qlang] = [(e, np.array(ix, dtype=np.int64)) for e, ix in by_enc.items()]
+        return self._routes[qlang]
+
+    def encoders_needed(self, qlang: str) -> list[str]:
+        return [enc for enc, _ in self.routes(qlang)]
+
+    # ---- scoring -----------------------------------------------------------------------------
+    def score(
+        self,
+        qvecs: Mapping[str, np.ndarray],
+        query_text: str,
+        qlang: str,
+        *,
+        drop_text: int | None = None,
+        drop_entry: int | None = None,
+        lexical_scores: np.ndarray | None = None,
+    ) -> Scored:
+        """Score every entry. `drop_text`/`drop_entry` hide one text or entry (self-calibration)."""
+        dense = np.full(self.n, NEG, dtype=np.float32)
+        for enc, wanted in self.routes(qlang):
+            sig = self.signals.get(enc)
+            if sig is None or enc not in qvecs or not len(sig.entry_idx):
+                continue
+            q = qvecs[enc]
+            ts = sig.vectors @ q
+            cents = sig.cents
+            if drop_text is not None:
+                row = np.searchsorted(sig.text_idx, drop_text)
+                if row < len(sig.text_idx) and sig.text_idx[row] == drop_text:
+                    ts = ts.copy()
+                    ts[row] = NEG
+                    j = np.searchsorted(sig.entry_idx, self.text_entry[drop_text])
+                    end = sig.starts[j + 1] if j + 1 < len(sig.starts) else len(sig.text_idx)
+                    keep = [r for r in range(sig.starts[j], end) if r != row]
+                    if keep:
+                        c = sig.vectors[keep].sum(0)
+                        cents = cents.copy()
+                        cents[j] = c / max(float(np.linalg.norm(c)), 1e-9)
+            s = entry_scores(q, sig.vectors, cents, sig.starts, text_scores=ts)
+            z = (s - sig.mu) / sig.sd
+            pos = np.searchsorted(sig.entry_idx, wanted)
+            ok = (pos < len(sig.entry_idx)) & (sig.entry_idx[np.minimum(pos, len(sig.entry_idx) - 1)] == wanted)
+            dense[wanted[ok]] = z[pos[ok]]
+        lex = np.zeros(self.n, dtype=np.float32)
+        if self.lexical is not None:
+            ts = self.lexical.scores(query_text) if lexical_scores is None else lexical_scores
+            if drop_text is not None:
+                ts = ts.copy()
+                ts[drop_text] = 0.0
+            lex = np.maximum.reduceat(ts, self.starts).astype(np.float32)
+        fused = dense + LEXICAL_WEIGHT * lex
+        if drop_entry is not None:
+            fused[drop_entry] = NEG
+        return Scored(fused, dense, lex)
+
+    def text_query_vectors(self, t: int) -> dict[str, np.ndarray]:
+        """The stored vectors of text `t`, to ask it as a question (self-calibration, self-test)."""
+        out = {}
+        for enc, sig in self.signals.items():
+            row = np.searchsorted(sig.text_idx, t)
+            if row < len(sig.text_idx) and sig.text_idx[row] == t:
+                out[enc] = sig.vectors[row]
+        return out

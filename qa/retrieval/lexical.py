@@ -1,0 +1,76 @@
+"""The lexical signal: BM25 (bm25s) over the KB's texts, with Chinese split into words by jieba.
+
+Scores are divided by one constant per KB (the 90th percentile of each sampled text's best match
+among the other texts), never per query: per-query normalisation was measured to destroy
+out-of-scope detection (../shared/MODELS.md). bench/explore_scoring.py shows the measurement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words; runs of Chinese are cut into words by jieba."""
+    text = text.lower()
+    if _HAN.search(text):
+        return [w for w in _jieba().lcut(text) if _WORD.fullmatch(w)]
+    return _WORD.findall(text)
+
+
+class LexicalIndex:
+    """BM25 over a list of texts. `scores(query)` gives one normalised score per text."""
+
+    def __init__(self, texts: Sequence[str], sample: int = 300, seed: int = 0):
+        import bm25s
+
+        self.n = len(texts)
+        self._bm25 = bm25s.BM25()
+        corpus = [tokenize(t) or ["\u2205"] for t in texts]
+        self._bm25.index(corpus, show_progress=False)
+        self._vocab: dict[str, int] = self._bm25.vocab_dict
+        self.scale = 1.0
+        self.scale = self._fit_scale(corpus, sample, seed)
+
+    def _raw(self, tokens: list[str]) -> np.ndarray:
+        known = [t for t in tokens if t in self._vocab]
+        if not known:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def _fit_scale(self, corpus: list[list[str]], sample: int, seed: int) -> float:
+        if self.n < 2:
+            return 1.0
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(self.n, size=min(sample, self.n), replace=False)
+        best = []
+        for i in picks:
+            s = self._raw(corpus[i])
+            s[i] = 0.0
+            best.append(float(s.max()))
+        scale = float(np.percentile(best, 90))
+        return scale if scale > 0 else 1.0
+
+    def scores(self, query: str) -> np.ndarray:
+        return self._raw(tokenize(query)) / self.scale
+
+    def scores_tokens(self, tokens: list[str]) -> np.ndarray:
+        return self._raw(tokens) / self.scale

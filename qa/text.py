@@ -1,0 +1,39 @@
+"""Small text utilities: language detection, cleaning and safe truncation of questions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from qa.errors import InputError
+
+#: Questions longer than this (in characters) are cut before embedding; no FAQ question is longer.
+MAX_QUESTION_CHARS = 1000
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when Han characters make up at least a fifth of the letters, else 'en'.
+
+    qa is built for Chinese and English; other Latin-script languages are reported as 'en'.
+    """
+    letters = _LETTER.findall(text)
+    if not letters:
+        return "en"
+    han = sum(1 for c in letters if _HAN.match(c))
+    return "zh" if han * 5 >= len(letters) else "en"
+
+
+def clean_question(text: str) -> tuple[str, bool]:
+    """Normalise a user question; returns (text, truncated). Raises InputError when empty."""
+    if not isinstance(text, str):
+        raise InputError(f"A question must be text, not {type(text).__name__}.")
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c if c.isprintable() or c in "\t\n" else " " for c in text)
+    text = " ".join(text.split())
+    if not text:
+        raise InputError('The question is empty. Type a question, e.g.: qa ask "what is qa?"')
+    truncated = len(text) > MAX_QUESTION_CHARS
+    return text[:MAX_QUESTION_CHARS], truncated
