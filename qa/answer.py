@@ -60,10 +60,8 @@ def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
         s = fused[order[r]]
         nxt = fused[order[r + 1]] if r + 1 < len(order) else s
         alone = cal.confidence(np.array([s, max(0.0, s - nxt)]))
-        if r == 1:
-            confs.append(min(rest, alone) if rest > 0 else alone * (1 - p_either))
-        else:
-            confs.append(min(confs[-1], alone * (1 - p_either)))
+        c = min(rest, alone) if r == 1 and rest > 0 else alone * (1 - p_either)
+        confs.append(min(c, confs[-1]) if r > 1 else c)
     thr, margin = cal.answer_threshold, cal.ambiguity_margin
     pct = f"{p1:.0%}"
     if p1 >= thr:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from qa.encoders.base import Encoder
 from qa.errors import ModelMismatchError
+from qa.kb.entry import Entry, text_hash
 from qa.kb.store import KnowledgeBase
 
 CHUNK = 512  # texts embedded and stored per transaction: an interrupted run keeps finished chunks
@@ -71,3 +74,31 @@ def index(
     if switched:
         kb.set_settings({"model": ids, "calibration": None})
     return IndexReport(ids, embedded, switched)
+
+
+def embed_entries(
+    kb: KnowledgeBase, encoders: Sequence[Encoder], entries: Sequence[Entry],
+    *, progress: Callable[[int], Progress] | None = None,
+) -> list[tuple[str, list[str], np.ndarray]]:
+    """Embed the texts of `entries` that have no stored vector yet, without writing anything.
+
+    Lets an import embed first and then write entries and vectors in one transaction.
+    """
+    todo: list[tuple[Encoder, list[tuple[str, str]]]] = []
+    for enc in encoders:
+        have = kb.vector_hashes(enc.id)
+        seen: dict[str, str] = {}
+        for e in entries:
+            if enc.supports(e.lang):
+                for t in e.texts():
+                    h = text_hash(t)
+                    if h not in have:
+                        seen.setdefault(h, t)
+        todo.append((enc, list(seen.items())))
+    total = sum(len(rows) for _, rows in todo)
+    tick = progress(total) if progress and total else None
+    out = []
+    for enc, rows in todo:
+        vecs = enc.embed([t for _, t in rows], progress=tick)
+        out.append((enc.id, [h for h, _ in rows], vecs))
+    return out

@@ -11,7 +11,7 @@ import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 
-OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log"}
+OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models"}
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -65,7 +65,22 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial]
+def _m002_word_models(db: sqlite_utils.Database) -> None:
+    # One statement through execute(), not executescript(), so it runs inside the migration's transaction.
+    db.execute(
+        """
+        CREATE TABLE word_models (
+            name TEXT PRIMARY KEY,                    -- the NAME in fasttext:NAME@hash / w2v:NAME@hash
+            kind TEXT NOT NULL,                       -- fasttext | word2vec | glove
+            created TEXT NOT NULL,
+            data BLOB NOT NULL,                       -- vectors, word probabilities, common component
+            meta TEXT NOT NULL DEFAULT '{}'           -- JSON: training settings and sizes
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models]
 
 
 def current_version() -> int:

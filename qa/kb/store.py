@@ -313,6 +313,10 @@ class KnowledgeBase:
         dim = len(rows[0][1]) // 4 if rows else 0
         return [r[0] for r in rows], decode_vectors([r[1] for r in rows], dim)
 
+    def vector_hashes(self, model: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self.db.execute("SELECT hash FROM vectors WHERE model = ?", [model])}
+
     def vector_models(self) -> dict[str, int]:
         """Models with stored vectors, and how many each has."""
         with self._lock:

@@ -1,0 +1,101 @@
+"""Shared CLI pieces: the --db option, the bundled default KB, output helpers, progress bars."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.errors import InputError
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
+
+
+def data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "qa"
+
+
+def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db",
+        "db",
+        envvar="QA_DB",
+        type=click.Path(dir_okay=False),
+        help="The KB file (also from $QA_DB). Without it: the bundled KB.",
+    )(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
+
+
+def knowledge_files() -> list[Path]:
+    return sorted(KNOWLEDGE_DIR.glob("*.yaml"))
+
+
+def bundled_db_path() -> Path:
+    """The bundled KB, built from knowledge/ on first use (and rebuilt when knowledge/ changes)."""
+    from qa.kb.formats import read_file
+    from qa.kb.store import KnowledgeBase
+
+    files = knowledge_files()
+    if not files:
+        raise InputError(f"No bundled knowledge found in {KNOWLEDGE_DIR}. Pass --db PATH.")
+    digest = hashlib.md5(b"".join(f.read_bytes() for f in files)).hexdigest()
+    path = data_dir() / "default.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kb = KnowledgeBase(path)
+    try:
+        if kb.get_setting("source_hash") != digest:
+            entries = [e for f in files for e in read_file(str(f))]
+            with kb.atomic():
+                kb.upsert(entries, replace=True)
+                kb.set_settings({"source_hash": digest, "name": "bundled qa help"})
+    finally:
+        kb.close()
+    return path
+
+
+def resolve_db(db: str | None, *, bundled_ok: bool = True) -> Path:
+    if db:
+        return Path(db)
+    if not bundled_ok:
+        raise click.UsageError("Say which KB to use: --db PATH (or set QA_DB).")
+    return bundled_db_path()
+
+
+def print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+def progress_factory(label: str, silent: bool) -> Callable[[int], Callable[[int], None]] | None:
+    """A progress bar on a terminal (stderr), nothing when silent or piped."""
+    if silent or not sys.stderr.isatty():
+        return None
+
+    def make(total: int) -> Callable[[int], None]:
+        bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        bar.__enter__()
+        done = [0]
+
+        def tick(n: int) -> None:
+            bar.update(n)
+            done[0] += n
+            if done[0] >= total:
+                bar.__exit__(None, None, None)
+
+        return tick
+
+    return make
+
+
+def bar(confidence: float, width: int = 10) -> str:
+    full = round(confidence * width)
+    return "█" * full + "░" * (width - full)

@@ -1,0 +1,198 @@
+"""KB commands: import, index, list, show, stats."""
+
+from __future__ import annotations
+
+import click
+
+from qa.cli.common import db_option, json_option, print_json, progress_factory, resolve_db
+from qa.kb.formats import FORMATS
+
+
+@click.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@db_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the extension).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk.")
+@click.option("--replace", is_flag=True, help="Replace the whole KB: entries not in FILE are removed.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--model", help="Encoder(s) for a new KB (default: auto). See: qa models")
+@click.option("--silent", is_flag=True, help="No progress bar.")
+@json_option
+def import_(file: str, db: str | None, fmt: str | None, encoding: str, replace: bool, dry_run: bool,
+            model: str | None, silent: bool, as_json: bool) -> None:
+    """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV or YAML; - for stdin), then embed them.
+
+    Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
+    line stops the import with its line number and nothing is written; so does Ctrl-C.
+
+    \b
+    Example:
+      qa import faq.jsonl --db faq.db
+      qa import faq.csv --db faq.db --replace --dry-run
+    """
+    from qa import indexing
+    from qa.bot import Bot
+    from qa.encoders import registry
+    from qa.kb.formats import read_file
+    from qa.kb.store import KnowledgeBase
+
+    path = resolve_db(db, bundled_ok=False)
+    entries = read_file(file, fmt, encoding)
+    kb = KnowledgeBase(path)
+    if dry_run:
+        counts = _diff(kb, entries, replace)
+    else:
+        ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
+        encoders = [registry.create(i) for i in ids]
+        indexing.check_model(kb, ids)
+        # Embed first, then write entries, vectors and calibration in one transaction: an error or
+        # Ctrl-C at any point leaves the KB as it was.
+        vectors = indexing.embed_entries(kb, encoders, entries, progress=progress_factory("Embedding", silent or as_json))
+        with kb.atomic():
+            counts = kb.upsert(entries, replace=replace)
+            for model_id, hashes, matrix in vectors:
+                kb.store_vectors(model_id, hashes, matrix)
+            indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None)
+            Bot(kb, encoders)  # loads the index and refits the calibration if the KB changed enough
+    if as_json:
+        print_json({"dry_run": dry_run, **counts, "entries": kb.count()})
+    else:
+        verb = "Would change" if dry_run else "Imported"
+        click.echo(
+            f"{verb}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+            f"{counts['removed']} removed. The KB {'has' if not dry_run else 'now has'} {kb.count()} entries."
+        )
+
+
+def _diff(kb, entries, replace):  # noqa: ANN001, ANN202
+    old = {e.id: e for e in kb.entries()}
+    counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+    for e in entries:
+        if e.id not in old:
+            counts["added"] += 1
+        elif old[e.id].content() == e.content():
+            counts["unchanged"] += 1
+        else:
+            counts["updated"] += 1
+    if replace:
+        counts["removed"] = len(set(old) - {e.id for e in entries})
+    return counts
+
+
+@click.command()
+@db_option
+@click.option("--model", help="Switch to these encoder(s) and re-embed everything (e.g. auto, minilm, e5+minilm).")
+@click.option("--prune", is_flag=True, help="Delete vectors no text or model uses any more.")
+@click.option("--silent", is_flag=True, help="No progress bar.")
+@json_option
+def index(db: str | None, model: str | None, prune: bool, silent: bool, as_json: bool) -> None:
+    """Bring the vectors up to date: embed only texts with no vector for the KB's encoders.
+
+    \b
+    Example:
+      qa index --db faq.db
+      qa index --db faq.db --model e5      # switch encoder; re-embeds everything
+    """
+    from qa import indexing
+    from qa.bot import Bot
+    from qa.encoders import registry
+    from qa.kb.store import KnowledgeBase
+
+    kb = KnowledgeBase(resolve_db(db))
+    ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
+    encoders = [registry.create(i) for i in ids]
+    report = indexing.index(kb, encoders, switch=True, progress=progress_factory("Embedding", silent or as_json))
+    pruned = kb.prune_vectors(keep_model=None) if prune else 0
+    Bot(kb, encoders)
+    if as_json:
+        print_json({"model": report.model, "embedded": report.embedded, "switched": report.switched,
+                    "pruned": pruned})
+    else:
+        done = ", ".join(f"{n} with {m}" for m, n in report.embedded.items())
+        click.echo(f"Model {'+'.join(report.model)}{' (switched)' if report.switched else ''}. Embedded: {done}."
+                   + (f" Pruned {pruned} vectors." if prune else ""))
+
+
+@click.command(name="list")
+@db_option
+@json_option
+@click.option("--limit", default=0, help="Show at most this many entries (0: all).")
+def list_(db: str | None, as_json: bool, limit: int) -> None:
+    """List the entries: id, language, alternates and question.
+
+    \b
+    Example:
+      qa list --db faq.db --limit 20
+    """
+    from qa.kb.store import KnowledgeBase
+
+    kb = KnowledgeBase(resolve_db(db))
+    entries = kb.entries()[: limit or None]
+    if as_json:
+        print_json([{"id": e.id, "question": e.question, "lang": e.lang, "alternates": len(e.alternates),
+                     "tags": e.tags} for e in entries])
+        return
+    for e in entries:
+        click.echo(f"{e.id}\t{e.lang}\t+{len(e.alternates)}\t{e.question}")
+
+
+@click.command()
+@click.argument("entry_id")
+@db_option
+@json_option
+def show(entry_id: str, db: str | None, as_json: bool) -> None:
+    """Show one entry in full.
+
+    \b
+    Example:
+      qa show en-what-is-qa
+    """
+    from qa.kb.store import KnowledgeBase
+
+    e = KnowledgeBase(resolve_db(db)).get(entry_id)
+    if as_json:
+        print_json(e.__dict__)
+        return
+    click.echo(f"id:        {e.id}\nlang:      {e.lang}\ntags:      {', '.join(e.tags)}\nquestion:  {e.question}")
+    for a in e.alternates:
+        click.echo(f"  also:    {a}")
+    click.echo(f"answer:    {e.answer}\ncreated:   {e.created}\nupdated:   {e.updated}")
+
+
+@click.command()
+@db_option
+@json_option
+def stats(db: str | None, as_json: bool) -> None:
+    """Counts, languages, model, calibration and thresholds of the KB.
+
+    \b
+    Example:
+      qa stats --db faq.db --json
+    """
+    from collections import Counter
+
+    from qa.kb.store import KnowledgeBase
+    from qa.retrieval.calibration import Calibration
+
+    kb = KnowledgeBase(resolve_db(db))
+    entries = kb.entries()
+    cal = kb.get_setting("calibration")
+    fit = Calibration.from_json(cal["fit"]) if cal else None
+    out = {
+        "path": str(kb.path),
+        "entries": len(entries),
+        "texts": sum(1 + len(e.alternates) for e in entries),
+        "languages": dict(Counter(e.lang for e in entries)),
+        "model": kb.get_setting("model"),
+        "vectors": kb.vector_models(),
+        "calibration": fit.source if fit else None,
+        "answer_threshold": fit.answer_threshold if fit else None,
+        "ambiguity_margin": fit.ambiguity_margin if fit else None,
+        "threshold_overrides": kb.get_setting("thresholds", {}),
+        "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
+    }
+    if as_json:
+        print_json(out)
+        return
+    for k, v in out.items():
+        click.echo(f"{k + ':':22s}{v}")

@@ -1,0 +1,159 @@
+"""The Bot with the fake encoder: decisions, fallbacks, logging, refresh, threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qa.bot import Bot
+from qa.errors import InputError, ModelMismatchError
+from qa.kb.entry import Entry
+from qa.kb.store import KnowledgeBase
+from qa.retrieval.calibration import Calibration, Logistic
+
+
+@pytest.fixture
+def bot(fake, entries):
+    return Bot.from_entries(entries, encoders=[fake])
+
+
+def test_exact_question_is_answered(bot):
+    ans = bot.ask("how do I reset my password")
+    assert ans.status == "answered" and ans.entry_id == "pw"
+    assert ans.text.startswith("Click") and 0.5 <= ans.confidence <= 1
+    assert ans.matched_question == "how do I reset my password"
+    assert all(s.entry_id != "pw" for s in ans.suggestions)
+
+
+def test_alternate_and_chinese(bot):
+    assert bot.ask("when will my order arrive").entry_id == "ship"
+    ans = bot.ask("新冠肺炎的症状有哪些")
+    assert ans.entry_id == "sym" and ans.lang == "zh"
+
+
+def test_unrelated_question_falls_back_and_is_logged(bot):
+    ans = bot.ask("quantum chromodynamics lattice gauge")
+    assert ans.status == "fallback" and ans.entry_id is None
+    assert ans.text and ans.suggestions
+    logged = bot.kb.logged()
+    assert logged[0]["question"] == "quantum chromodynamics lattice gauge" and logged[0]["status"] == "fallback"
+
+
+def test_answered_is_not_logged_and_log_false(bot):
+    bot.ask("how do I reset my password")
+    bot.ask("zzzz qqqq", log=False)
+    assert bot.kb.logged() == []
+
+
+def test_fallback_text_is_configurable(bot):
+    bot.kb.set_settings({"fallback_answer": "Ask a human."})
+    assert bot.ask("quantum chromodynamics lattice gauge").text == "Ask a human."
+
+
+def test_ambiguous_when_two_entries_are_close(fake):
+    kb = KnowledgeBase.memory()
+    kb.upsert([Entry("a", "reset password online", "A"), Entry("b", "reset password offline", "B"),
+               Entry("c", "opening hours", "C")])
+    bot = Bot(kb, [fake])
+    # a calibration where a near tie is never confident alone but one of two is
+    bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)
+    ans = bot.ask("reset password")
+    assert ans.status == "ambiguous"
+    assert {s.entry_id for s in ans.suggestions[:2]} == {"a", "b"}
+    assert "Did you mean" in ans.text
+
+
+def test_empty_and_huge_questions(bot):
+    for q in ["", "   \n\t "]:
+        with pytest.raises(InputError, match="empty"):
+            bot.ask(q)
+    ans = bot.ask("password " * 20000)
+    assert ans.truncated and len(ans.question) <= 1000
+
+
+def test_tags_restrict_answers(bot):
+    ans = bot.ask("how do I reset my password", tags=["shop"])
+    assert ans.entry_id != "pw"
+    assert bot.ask("anything", tags=["no-such-tag"]).status == "fallback"
+
+
+def test_threshold_override_is_stored_and_used(bot):
+    bot.kb.set_settings({"thresholds": {"answer_threshold": 1.01}})
+    assert bot.calibration.answer_threshold == 1.01
+    assert bot.ask("how do I reset my password").status != "answered"
+
+
+def test_refresh_sees_writes_from_another_connection(tmp_path, fake, entries):
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).upsert(entries[:2])
+    bot = Bot(KnowledgeBase(path), [fake])
+    assert bot.index.n == 2
+    other = KnowledgeBase(path)
+    other.upsert([Entry("new", "do you sell gift cards", "Yes, in store.", ["gift card"], "en")])
+    assert bot.ask("do you sell gift cards").entry_id == "new"
+
+
+def test_model_mismatch_is_reported(tmp_path, fake, entries):
+    path = tmp_path / "kb.db"
+    kb = KnowledgeBase(path)
+    kb.upsert(entries)
+    Bot(kb, [fake])
+    from qa.encoders.fake import FakeEncoder
+
+    with pytest.raises(ModelMismatchError, match="qa index --model other"):
+        Bot(KnowledgeBase(path), [FakeEncoder(id="other")])
+
+
+def test_vectors_of_two_models_never_mix(tmp_path, entries):
+    from qa import indexing
+    from qa.encoders.fake import FakeEncoder
+
+    kb = KnowledgeBase(tmp_path / "kb.db")
+    kb.upsert(entries)
+    a, b = FakeEncoder(id="a"), FakeEncoder(dim=64, id="b")
+    Bot(kb, [a])
+    indexing.index(kb, [b], switch=True)
+    bot = Bot(kb, [b])
+    assert set(bot.index.signals) == {"b"} and bot.index.signals["b"].vectors.shape[1] == 64
+    assert kb.get_setting("model") == ["b"]
+
+
+def test_explain_lists_signal_parts(bot):
+    cands = bot.explain("reset my password", k=3)
+    assert cands[0].entry_id == "pw"
+    assert cands[0].fused == pytest.approx(cands[0].dense + 0.5 * cands[0].lexical, rel=1e-5)
+
+
+def test_calibration_is_stored_in_the_kb(tmp_path, fake, entries):
+    path = tmp_path / "kb.db"
+    kb = KnowledgeBase(path)
+    kb.upsert(entries)
+    Bot(kb, [fake])
+    stored = KnowledgeBase(path).get_setting("calibration")
+    assert stored["fit"]["source"] in ("kb-alternates", "prior")
+    assert 0 < stored["fit"]["answer_threshold"] <= 1
+
+
+def test_threads_can_share_a_bot(bot):
+    errors, results = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(bot.ask("how long does shipping take").entry_id)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and set(results) == {"ship"} and len(results) == 80
+
+
+def test_empty_kb_is_a_clear_error(fake):
+    bot = Bot(KnowledgeBase.memory(), [fake])
+    with pytest.raises(InputError, match="empty"):
+        bot.ask("hello")

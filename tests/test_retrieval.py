@@ -1,0 +1,99 @@
+"""Retrieval and calibration: pure functions checked against brute force and known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.retrieval.calibration import Logistic, ambiguity_margin, features, threshold_for_precision
+from qa.retrieval.dense import centroids, entry_scores, top2_mean
+from qa.retrieval.index import norm_constants
+from qa.retrieval.lexical import LexicalIndex, tokenize
+
+
+def _unit(rng, n, d):
+    m = rng.normal(size=(n, d)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_top2_mean_matches_brute_force():
+    rng = np.random.default_rng(1)
+    counts = [1, 3, 2, 5]
+    starts = np.cumsum([0, *counts[:-1]])
+    s = rng.normal(size=(4, sum(counts)))
+    got = top2_mean(s, starts)
+    for q in range(4):
+        for j, (a, c) in enumerate(zip(starts, counts, strict=True)):
+            best = sorted(s[q, a : a + c], reverse=True)[:2]
+            assert got[q, j] == pytest.approx(np.mean(best) if c > 1 else best[0])
+    # ties: two equal best texts -> that value
+    assert top2_mean(np.array([0.5, 0.5, 0.1]), np.array([0]))[0] == pytest.approx(0.5)
+
+
+def test_entry_scores_blend_centroid_and_top2():
+    rng = np.random.default_rng(2)
+    v = _unit(rng, 6, 16)
+    starts = np.array([0, 2])
+    c = centroids(v, starts)
+    q = v[0]
+    got = entry_scores(q, v, c, starts)
+    expect0 = 0.5 * (q @ c[0]) + 0.5 * np.mean(sorted(v[:2] @ q)[-2:])
+    assert got[0] == pytest.approx(expect0, rel=1e-5)
+    assert np.allclose(np.linalg.norm(c, axis=1), 1)
+
+
+def test_norm_constants_are_fixed_and_from_different_entries():
+    rng = np.random.default_rng(3)
+    v = _unit(rng, 200, 32)
+    owner = np.repeat(np.arange(50), 4)
+    assert norm_constants(v, owner) == norm_constants(v, owner)
+    mu, sd = norm_constants(v, owner)
+    assert abs(mu) < 0.1 and 0.05 < sd < 0.4
+
+
+def test_tokenize_english_and_chinese():
+    assert tokenize("How do I Reset my password?") == ["how", "do", "i", "reset", "my", "password"]
+    words = tokenize("新冠肺炎有哪些症状？")
+    assert "症状" in words and "？" not in words
+
+
+def test_lexical_scores_prefer_matching_text():
+    idx = LexicalIndex(["reset my password", "opening hours of the shop", "口罩怎么戴", "新冠肺炎有哪些症状"])
+    s = idx.scores("password reset")
+    assert s.argmax() == 0 and s[1] == 0
+    assert idx.scores("新冠的症状").argmax() == 3
+    assert idx.scores("zzz unknown words").max() == 0
+
+
+def test_features():
+    f = features(np.array([1.0, 3.0, 2.5]))
+    assert f.tolist() == [3.0, 0.5]
+
+
+def test_logistic_calibration_on_synthetic_scores_is_calibrated():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(20000, 2))
+    p_true = 1 / (1 + np.exp(-(1.5 * x[:, 0] - 0.8 * x[:, 1] + 0.3)))
+    y = rng.random(20000) < p_true
+    model = Logistic.fit(x, y.astype(int))
+    p = model.predict(x)
+    bins = np.minimum((p * 10).astype(int), 9)
+    ece = sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    assert ece < 0.02
+    assert model.coef[0] == pytest.approx(1.5, abs=0.15)
+
+
+def test_threshold_for_precision_known_case():
+    conf = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    correct = np.array([1, 1, 0, 1, 0])
+    w = np.ones(5)
+    assert threshold_for_precision(conf, correct, w, 1.0) == 0.8
+    assert threshold_for_precision(conf, correct, w, 0.75) == 0.6
+
+
+def test_ambiguity_margin_grows_with_confusion():
+    rng = np.random.default_rng(5)
+    m = rng.uniform(0, 2, 4000)
+    correct = rng.random(4000) < 1 / (1 + np.exp(-(3 * m - 1)))
+    got = ambiguity_margin(m, correct, np.ones(4000, bool))
+    assert got == pytest.approx((np.log(3) + 1) / 3, abs=0.1)
