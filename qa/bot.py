@@ -54,7 +54,7 @@ class Bot:
         self.kb = kb
         if encoders is None:
             ids = indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL)
-            encoders = [registry.create(i) for i in ids]
+            encoders = indexing.make_encoders(ids, kb)
         self.encoders = list(encoders)
         indexing.check_model(kb, [e.id for e in self.encoders])
         self._enc_locks = {e.id: threading.Lock() for e in self.encoders}
@@ -69,7 +69,7 @@ class Bot:
     @classmethod
     def open(cls, path: str | Path, *, model: str | None = None, auto_index: bool = True) -> Bot:
         kb = KnowledgeBase(path)
-        encoders = [registry.create(i) for i in registry.expand(model)] if model else None
+        encoders = indexing.make_encoders(registry.expand(model), kb) if model else None
         return cls(kb, encoders, auto_index=auto_index)
 
     @classmethod
@@ -84,7 +84,8 @@ class Bot:
 
         kb = KnowledgeBase.memory()
         kb.upsert([e if isinstance(e, Entry) else entry_from_dict(e) for e in entries])
-        encs = list(encoders) if encoders is not None else [registry.create(i) for i in registry.expand(model)]
+        texts = [t for e in kb.entries() for t in e.texts()]
+        encs = list(encoders) if encoders is not None else indexing.make_encoders(registry.expand(model), kb, texts)
         return cls(kb, encs)
 
     # ---- keeping up with the file ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.encoders.base import Encoder
-from qa.errors import ModelMismatchError
+from qa.errors import ModelMismatchError, NotFoundError
 from qa.kb.entry import Entry, text_hash
 from qa.kb.store import KnowledgeBase
 
@@ -77,8 +77,11 @@ def index(
 
 
 def embed_entries(
-    kb: KnowledgeBase, encoders: Sequence[Encoder], entries: Sequence[Entry],
-    *, progress: Callable[[int], Progress] | None = None,
+    kb: KnowledgeBase,
+    encoders: Sequence[Encoder],
+    entries: Sequence[Entry],
+    *,
+    progress: Callable[[int], Progress] | None = None,
 ) -> list[tuple[str, list[str], np.ndarray]]:
     """Embed the texts of `entries` that have no stored vector yet, without writing anything.
 
@@ -102,3 +105,45 @@ def embed_entries(
         vecs = enc.embed([t for _, t in rows], progress=tick)
         out.append((enc.id, [h for h, _ in rows], vecs))
     return out
+
+
+def make_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None = None) -> Encoder:
+    """Build an encoder by name; word-vector encoders read (or, for GloVe, store) their state in the KB.
+
+    `fasttext:NAME` / `w2v:NAME` resolve to the model trained by `qa train-vectors --name NAME`
+    (its id carries a hash of the trained vectors, so retraining asks for a re-index).
+    """
+    from qa.encoders import registry
+
+    name = registry.ALIASES.get(name, name)
+    if name == "glove-sif":
+        from qa.encoders import word_vectors
+        from qa.kb import word_models
+
+        try:
+            kind, data, meta = word_models.load_word_model(kb, "glove-sif")
+        except NotFoundError:
+            corpus = list(texts) if texts is not None else [t for _, t, _ in kb.texts()]
+            enc = word_vectors.glove_encoder(corpus)
+            if not kb.readonly:
+                word_models.save_word_model(kb, "glove-sif", *enc.to_stored())
+            return enc
+        return word_vectors.from_stored("glove-sif", kind, data, meta)
+    if name.split(":")[0] in ("fasttext", "w2v"):
+        from qa.encoders import word_vectors
+        from qa.kb import word_models
+
+        model_name, _, digest = name.partition(":")[2].partition("@")
+        kind, data, meta = word_models.load_word_model(kb, model_name)
+        enc = word_vectors.from_stored(model_name, kind, data, meta)
+        if digest and enc.id != name:
+            raise ModelMismatchError(
+                f"The word vectors {model_name!r} were retrained since this KB was indexed. Re-embed with: "
+                f"qa index --model {name.split('@')[0]}"
+            )
+        return enc
+    return registry.create(name)
+
+
+def make_encoders(names: Sequence[str], kb: KnowledgeBase, texts: Sequence[str] | None = None) -> list[Encoder]:
+    return [make_encoder(n, kb, texts) for n in names]

@@ -53,8 +53,13 @@ def test_fallback_text_is_configurable(bot):
 
 def test_ambiguous_when_two_entries_are_close(fake):
     kb = KnowledgeBase.memory()
-    kb.upsert([Entry("a", "reset password online", "A"), Entry("b", "reset password offline", "B"),
-               Entry("c", "opening hours", "C")])
+    kb.upsert(
+        [
+            Entry("a", "reset password online", "A"),
+            Entry("b", "reset password offline", "B"),
+            Entry("c", "opening hours", "C"),
+        ]
+    )
     bot = Bot(kb, [fake])
     # a calibration where a near tie is never confident alone but one of two is
     bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)

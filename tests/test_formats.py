@@ -76,9 +76,13 @@ def test_yaml_error_has_line():
     assert info.value.line is not None
 
 
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="|"), min_size=1, max_size=30
-).map(str.strip).filter(bool)
+_text = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="|"), min_size=1, max_size=30
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 _entry = st.builds(
     Entry,
     id=_text,

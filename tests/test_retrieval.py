@@ -78,7 +78,9 @@ def test_logistic_calibration_on_synthetic_scores_is_calibrated():
     model = Logistic.fit(x, y.astype(int))
     p = model.predict(x)
     bins = np.minimum((p * 10).astype(int), 9)
-    ece = sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    ece = sum(
+        abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any()
+    )
     assert ece < 0.02
     assert model.coef[0] == pytest.approx(1.5, abs=0.15)
 

@@ -23,8 +23,9 @@ def open_bot(db: str | None, model: str | None = None):  # noqa: ANN201 - Bot, i
 @click.option("--tag", "tags", multiple=True, help="Only consider entries with this tag (repeatable).")
 @click.option("--top", "top_k", default=3, show_default=True, help="How many candidates to return.")
 @click.option("--explain", is_flag=True, help="Also show the top candidates and each signal's score.")
-def ask(question: tuple[str, ...], db: str | None, as_json: bool, tags: tuple[str, ...], top_k: int,
-        explain: bool) -> None:
+def ask(
+    question: tuple[str, ...], db: str | None, as_json: bool, tags: tuple[str, ...], top_k: int, explain: bool
+) -> None:
     """Answer one QUESTION. Exit code 0 even when the bot falls back.
 
     \b

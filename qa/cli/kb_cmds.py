@@ -18,8 +18,17 @@ from qa.kb.formats import FORMATS
 @click.option("--model", help="Encoder(s) for a new KB (default: auto). See: qa models")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @json_option
-def import_(file: str, db: str | None, fmt: str | None, encoding: str, replace: bool, dry_run: bool,
-            model: str | None, silent: bool, as_json: bool) -> None:
+def import_(
+    file: str,
+    db: str | None,
+    fmt: str | None,
+    encoding: str,
+    replace: bool,
+    dry_run: bool,
+    model: str | None,
+    silent: bool,
+    as_json: bool,
+) -> None:
     """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV or YAML; - for stdin), then embed them.
 
     Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
@@ -43,11 +52,14 @@ def import_(file: str, db: str | None, fmt: str | None, encoding: str, replace: 
         counts = _diff(kb, entries, replace)
     else:
         ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
-        encoders = [registry.create(i) for i in ids]
+        encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])
+        ids = [e.id for e in encoders]
         indexing.check_model(kb, ids)
         # Embed first, then write entries, vectors and calibration in one transaction: an error or
         # Ctrl-C at any point leaves the KB as it was.
-        vectors = indexing.embed_entries(kb, encoders, entries, progress=progress_factory("Embedding", silent or as_json))
+        vectors = indexing.embed_entries(
+            kb, encoders, entries, progress=progress_factory("Embedding", silent or as_json)
+        )
         with kb.atomic():
             counts = kb.upsert(entries, replace=replace)
             for model_id, hashes, matrix in vectors:
@@ -100,17 +112,18 @@ def index(db: str | None, model: str | None, prune: bool, silent: bool, as_json:
 
     kb = KnowledgeBase(resolve_db(db))
     ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
-    encoders = [registry.create(i) for i in ids]
+    encoders = indexing.make_encoders(ids, kb)
     report = indexing.index(kb, encoders, switch=True, progress=progress_factory("Embedding", silent or as_json))
     pruned = kb.prune_vectors(keep_model=None) if prune else 0
     Bot(kb, encoders)
     if as_json:
-        print_json({"model": report.model, "embedded": report.embedded, "switched": report.switched,
-                    "pruned": pruned})
+        print_json({"model": report.model, "embedded": report.embedded, "switched": report.switched, "pruned": pruned})
     else:
         done = ", ".join(f"{n} with {m}" for m, n in report.embedded.items())
-        click.echo(f"Model {'+'.join(report.model)}{' (switched)' if report.switched else ''}. Embedded: {done}."
-                   + (f" Pruned {pruned} vectors." if prune else ""))
+        click.echo(
+            f"Model {'+'.join(report.model)}{' (switched)' if report.switched else ''}. Embedded: {done}."
+            + (f" Pruned {pruned} vectors." if prune else "")
+        )
 
 
 @click.command(name="list")
@@ -129,8 +142,12 @@ def list_(db: str | None, as_json: bool, limit: int) -> None:
     kb = KnowledgeBase(resolve_db(db))
     entries = kb.entries()[: limit or None]
     if as_json:
-        print_json([{"id": e.id, "question": e.question, "lang": e.lang, "alternates": len(e.alternates),
-                     "tags": e.tags} for e in entries])
+        print_json(
+            [
+                {"id": e.id, "question": e.question, "lang": e.lang, "alternates": len(e.alternates), "tags": e.tags}
+                for e in entries
+            ]
+        )
         return
     for e in entries:
         click.echo(f"{e.id}\t{e.lang}\t+{len(e.alternates)}\t{e.question}")

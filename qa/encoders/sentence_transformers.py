@@ -75,7 +75,8 @@ class SentenceTransformerEncoder(Encoder):
             self._model = SentenceTransformer(str(path), device="cpu")
         except Exception as e:  # noqa: BLE001 - any loader failure is a bad model folder
             raise EncoderError(f"Cannot load a sentence-transformers model from {path}: {e}") from e
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim:
             self.dim = int(dim)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import struct
 import tempfile
@@ -67,6 +68,7 @@ class SIFEncoder(Encoder):
         description: str,
         kind: str,
         oov: Callable[[str], np.ndarray | None] | None = None,
+        unseen_p: float = 0.0,
         data: bytes | None = None,
     ):
         self.id = id
@@ -79,6 +81,7 @@ class SIFEncoder(Encoder):
         self._weights = (SIF_A / (SIF_A + np.asarray(p, dtype=np.float64))).astype(np.float32)
         self.u = np.zeros(self.dim, np.float32) if u is None else np.asarray(u, dtype=np.float32)
         self._oov = oov  # FastText: a vector for an unseen word from its subwords
+        self.unseen_weight = SIF_A / (SIF_A + unseen_p)
         self._data = data
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -92,14 +95,14 @@ class SIFEncoder(Encoder):
         if self._oov is not None:
             for w in words:
                 if w not in self._index and (v := self._oov(w)) is not None:
-                    total = total + v  # an unseen word: p(w) = 0, so its weight a / (a + 0) is 1
+                    total = total + self.unseen_weight * v
                     n += 1
         return np.asarray(total / max(n, 1), dtype=np.float32)
 
     def to_stored(self) -> tuple[str, bytes, dict[str, Any]]:
         """(kind, data, meta) for `save_word_model`; for GloVe only `u` is stored."""
         if self._data is not None:
-            return self.kind, self._data, {}
+            return self.kind, self._data, {"kind": self.kind, "dim": self.dim}
         return "glove", _pack({"kind": "glove"}, {"u": self.u}), {"kind": "glove", "dim": self.dim}
 
 
@@ -145,12 +148,11 @@ def load_glove() -> Any:
     if path.exists():
         try:
             return keyed_vectors.load(str(path), mmap="r")
-        except (OSError, ValueError, EOFError) as e:  # a damaged cache: build it again
-            shutil.rmtree(folder, ignore_errors=True)
-            if isinstance(e, PermissionError):
-                raise EncoderError(f"Cannot read the GloVe cache {path}: {e}") from e
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            pass  # a damaged cache: build it again
     kv = _glove_from_package()
     try:  # write into a temporary folder, then rename it: a half-written cache is never seen
+        shutil.rmtree(folder, ignore_errors=True)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".glove-", dir=folder.parent))
         kv.save(str(tmp / "glove.kv"))
@@ -223,7 +225,7 @@ def train(
         "vectors": np.asarray(kv.vectors, dtype=np.float32),
         "p": np.array([counts[w] / n_tokens for w in words], dtype=np.float32),
     }
-    header: dict[str, Any] = {"kind": kind, "words": words}
+    header: dict[str, Any] = {"kind": kind, "words": words, "tokens": n_tokens}
     if kind == "fasttext":
         used = np.unique(np.concatenate([np.asarray(b, dtype=np.uint32) for b in _buckets(words, bucket)]))
         arrays["ngram_ids"] = used
@@ -287,7 +289,9 @@ def _encoder(
 ) -> SIFEncoder:
     oov = None
     if kind == "fasttext":
-        oov = _subword_vectors(arrays["ngram_ids"], arrays["ngram_vectors"], header["min_n"], header["max_n"], header["bucket"])
+        oov = _subword_vectors(
+            arrays["ngram_ids"], arrays["ngram_vectors"], header["min_n"], header["max_n"], header["bucket"]
+        )
     return SIFEncoder(
         id=id,
         vectors=arrays["vectors"],
@@ -298,6 +302,7 @@ def _encoder(
         description=f"{kind} vectors trained on this KB, SIF-weighted average (gensim)",
         kind=kind,
         oov=oov,
+        unseen_p=1.0 / header["tokens"],  # an unseen word weighs as much as a word seen once
         data=data,
     )
 
@@ -333,15 +338,23 @@ def _pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def _unpack(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    unusable = "This word model is damaged or was written by another qa; retrain it with: qa train-vectors"
     if not data.startswith(_MAGIC):
-        raise EncoderError("This word model was not written by this qa; retrain it with: qa train-vectors")
-    start = len(_MAGIC) + 4
-    (size,) = struct.unpack_from("<I", data, len(_MAGIC))
-    header = json.loads(data[start : start + size].decode("utf-8"))
-    arrays, offset = {}, start + size
-    for spec in header.pop("arrays"):
-        dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
-        count = int(np.prod(shape))
-        arrays[spec["name"]] = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
-        offset += count * dtype.itemsize
+        raise EncoderError(unusable)
+    try:
+        start = len(_MAGIC) + 4
+        (size,) = struct.unpack_from("<I", data, len(_MAGIC))
+        header = json.loads(data[start : start + size].decode("utf-8"))
+        arrays, offset = {}, start + size
+        for spec in header.pop("arrays"):
+            if spec["dtype"] not in ("<f4", "<u4"):
+                raise ValueError(f"unexpected dtype {spec['dtype']!r}")
+            dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+            count = int(np.prod(shape))
+            arrays[spec["name"]] = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
+            offset += count * dtype.itemsize
+    except (ValueError, KeyError, TypeError, struct.error) as e:
+        raise EncoderError(f"{unusable} ({e})") from e
+    if offset != len(data):
+        raise EncoderError(unusable)
     return header, arrays

