@@ -61,7 +61,7 @@ def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
         nxt = fused[order[r + 1]] if r + 1 < len(order) else s
         alone = cal.confidence(np.array([s, max(0.0, s - nxt)]))
         c = min(rest, alone) if r == 1 and rest > 0 else alone * (1 - p_either)
-        confs.append(min(c, confs[-1]) if r > 1 else c)
+        confs.append(min(c, confs[-1]))  # a lower-ranked entry is never shown as more likely
     thr, margin = cal.answer_threshold, cal.ambiguity_margin
     pct = f"{p1:.0%}"
     if p1 >= thr:

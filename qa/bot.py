@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from qa import indexing
 from qa.answer import Answer, Suggestion, decide
 from qa.encoders import registry
 from qa.encoders.base import Encoder
-from qa.errors import InputError, StaleIndexError
+from qa.errors import InputError, KBError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.loader import load_index
@@ -68,7 +69,7 @@ class Bot:
     # ---- constructors --------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, *, model: str | None = None, auto_index: bool = True) -> Bot:
-        kb = KnowledgeBase(path)
+        kb = KnowledgeBase(path, create=False)
         encoders = indexing.make_encoders(registry.expand(model), kb) if model else None
         return cls(kb, encoders, auto_index=auto_index)
 
@@ -217,10 +218,20 @@ class Bot:
         else:
             ans = Answer("fallback", fallback, conf, None, None, sugg, reason, text, lang, truncated)
         if log and ans.status != "answered" and not self.kb.readonly:
-            self.kb.log_question(
-                text, lang=lang, status=ans.status, confidence=conf, entry_id=ids[0] if ids else None, suggestions=ids
-            )
+            self._log(ans, ids)
         return ans
+
+    def _log(self, ans: Answer, ids: list[str]) -> None:
+        # a KB we turn out not to be allowed to write: answering matters more than the log
+        with contextlib.suppress(KBError):
+            self.kb.log_question(
+                ans.question,
+                lang=ans.lang,
+                status=ans.status,
+                confidence=ans.confidence,
+                entry_id=ids[0] if ids else None,
+                suggestions=ids,
+            )
 
     def _matched(self, index: SearchIndex, qv: dict, lang: str, entry: int) -> str:
         enc = index.encoder_for(lang, index.entry_langs[entry])

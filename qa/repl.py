@@ -71,17 +71,24 @@ def handle(bot: Bot, line: str, state: dict[str, Any], colour: bool) -> str | No
 
 
 def run_piped(bot: Bot, stream: TextIO, *, as_json: bool) -> None:
+    state: dict[str, Any] = {}
     for raw in stream:
         line = raw.strip()
         if not line:
             continue
-        if as_json:
+        if as_json and line.startswith("/"):
+            out = handle(bot, line, state, colour=False)
+            if out is None:
+                return
+            print(json.dumps({"command": line, "output": out}, ensure_ascii=False), flush=True)
+        elif as_json:
             try:
                 print(json.dumps(bot.ask(line).to_dict(), ensure_ascii=False), flush=True)
+                state["last"] = line
             except InputError as e:
                 print(json.dumps({"error": str(e), "question": line}, ensure_ascii=False), flush=True)
         else:
-            out = handle(bot, line, {}, colour=False)
+            out = handle(bot, line, state, colour=False)
             if out is None:
                 return
             print(out, flush=True)

@@ -14,20 +14,54 @@ from qa.kb.entry import Entry
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 ENTRIES = [
-    Entry("pw", "how do I reset my password", "Click 'forgot password' on the login page.",
-          ["I forgot my password", "password reset", "can't remember my password", "change my password"],
-          "en", ["account"]),
-    Entry("hours", "what are your opening hours", "We are open 9 to 5, Monday to Friday.",
-          ["when are you open", "opening times", "what time do you open", "are you open on sunday"],
-          "en", ["shop"]),
-    Entry("ship", "how long does shipping take", "Orders arrive in 3 to 5 days.",
-          ["delivery time", "when will my order arrive", "how fast is delivery", "shipping duration"],
-          "en", ["shop"]),
-    Entry("refund", "how do I get a refund", "Write to us within 30 days for a refund.",
-          ["I want my money back", "refund policy", "return an item for a refund", "can I get refunded"],
-          "en", ["shop"]),
-    Entry("sym", "新冠肺炎有哪些症状", "发热、干咳、乏力。", ["新冠的症状是什么", "感染新冠会有什么表现", "新冠肺炎症状"], "zh", []),
-    Entry("mask", "口罩应该怎么戴", "有颜色的一面朝外，金属条在上。", ["怎样正确佩戴口罩", "口罩怎么戴才对", "戴口罩的方法"], "zh", []),
+    Entry(
+        "pw",
+        "how do I reset my password",
+        "Click 'forgot password' on the login page.",
+        ["I forgot my password", "password reset", "can't remember my password", "change my password"],
+        "en",
+        ["account"],
+    ),
+    Entry(
+        "hours",
+        "what are your opening hours",
+        "We are open 9 to 5, Monday to Friday.",
+        ["when are you open", "opening times", "what time do you open", "are you open on sunday"],
+        "en",
+        ["shop"],
+    ),
+    Entry(
+        "ship",
+        "how long does shipping take",
+        "Orders arrive in 3 to 5 days.",
+        ["delivery time", "when will my order arrive", "how fast is delivery", "shipping duration"],
+        "en",
+        ["shop"],
+    ),
+    Entry(
+        "refund",
+        "how do I get a refund",
+        "Write to us within 30 days for a refund.",
+        ["I want my money back", "refund policy", "return an item for a refund", "can I get refunded"],
+        "en",
+        ["shop"],
+    ),
+    Entry(
+        "sym",
+        "新冠肺炎有哪些症状",
+        "发热、干咳、乏力。",
+        ["新冠的症状是什么", "感染新冠会有什么表现", "新冠肺炎症状"],
+        "zh",
+        [],
+    ),
+    Entry(
+        "mask",
+        "口罩应该怎么戴",
+        "有颜色的一面朝外，金属条在上。",
+        ["怎样正确佩戴口罩", "口罩怎么戴才对", "戴口罩的方法"],
+        "zh",
+        [],
+    ),
 ]
 
 
@@ -47,8 +81,18 @@ def kb_file(tmp_path: Path) -> Path:
     p = tmp_path / "kb.jsonl"
     p.write_text(
         "".join(
-            json.dumps({"id": e.id, "question": e.question, "answer": e.answer, "alternates": e.alternates,
-                        "lang": e.lang, "tags": e.tags}, ensure_ascii=False) + "\n"
+            json.dumps(
+                {
+                    "id": e.id,
+                    "question": e.question,
+                    "answer": e.answer,
+                    "alternates": e.alternates,
+                    "lang": e.lang,
+                    "tags": e.tags,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
             for e in ENTRIES
         ),
         encoding="utf-8",

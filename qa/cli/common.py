@@ -64,6 +64,7 @@ def bundled_db_path() -> Path:
 
 
 def resolve_db(db: str | None, *, bundled_ok: bool = True) -> Path:
+    """The KB path from --db/$QA_DB, else the bundled KB (if allowed)."""
     if db:
         return Path(db)
     if not bundled_ok:

@@ -47,10 +47,11 @@ def import_(
 
     path = resolve_db(db, bundled_ok=False)
     entries = read_file(file, fmt, encoding)
-    kb = KnowledgeBase(path)
     if dry_run:
+        kb = KnowledgeBase(path, readonly=True) if path.exists() else None
         counts = _diff(kb, entries, replace)
     else:
+        kb = KnowledgeBase(path)
         ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
         encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])
         ids = [e.id for e in encoders]
@@ -67,17 +68,18 @@ def import_(
             indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None)
             Bot(kb, encoders)  # loads the index and refits the calibration if the KB changed enough
     if as_json:
-        print_json({"dry_run": dry_run, **counts, "entries": kb.count()})
+        print_json({"dry_run": dry_run, **counts, "entries": kb.count() if kb else 0})
     else:
         verb = "Would change" if dry_run else "Imported"
+        total = kb.count() if kb else 0
         click.echo(
             f"{verb}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-            f"{counts['removed']} removed. The KB {'has' if not dry_run else 'now has'} {kb.count()} entries."
+            f"{counts['removed']} removed. The KB has {total} entries{' now' if dry_run else ''}."
         )
 
 
 def _diff(kb, entries, replace):  # noqa: ANN001, ANN202
-    old = {e.id: e for e in kb.entries()}
+    old = {e.id: e for e in kb.entries()} if kb else {}
     counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
     for e in entries:
         if e.id not in old:
@@ -110,7 +112,7 @@ def index(db: str | None, model: str | None, prune: bool, silent: bool, as_json:
     from qa.encoders import registry
     from qa.kb.store import KnowledgeBase
 
-    kb = KnowledgeBase(resolve_db(db))
+    kb = KnowledgeBase(resolve_db(db), create=False)
     ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
     encoders = indexing.make_encoders(ids, kb)
     report = indexing.index(kb, encoders, switch=True, progress=progress_factory("Embedding", silent or as_json))
@@ -139,7 +141,7 @@ def list_(db: str | None, as_json: bool, limit: int) -> None:
     """
     from qa.kb.store import KnowledgeBase
 
-    kb = KnowledgeBase(resolve_db(db))
+    kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()[: limit or None]
     if as_json:
         print_json(
@@ -166,7 +168,7 @@ def show(entry_id: str, db: str | None, as_json: bool) -> None:
     """
     from qa.kb.store import KnowledgeBase
 
-    e = KnowledgeBase(resolve_db(db)).get(entry_id)
+    e = KnowledgeBase(resolve_db(db), create=False).get(entry_id)
     if as_json:
         print_json(e.__dict__)
         return
@@ -191,7 +193,7 @@ def stats(db: str | None, as_json: bool) -> None:
     from qa.kb.store import KnowledgeBase
     from qa.retrieval.calibration import Calibration
 
-    kb = KnowledgeBase(resolve_db(db))
+    kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()
     cal = kb.get_setting("calibration")
     fit = Calibration.from_json(cal["fit"]) if cal else None

@@ -20,7 +20,7 @@ def models(db: str | None, as_json: bool) -> None:
     from qa.encoders import registry
     from qa.kb.store import KnowledgeBase
 
-    kb = KnowledgeBase(resolve_db(db))
+    kb = KnowledgeBase(resolve_db(db), create=False)
     used = kb.get_setting("model") or []
     rows = registry.describe()
     for r in rows:
@@ -66,7 +66,7 @@ def train_vectors(db: str | None, kind: str, name: str, dim: int, epochs: int, u
     from qa.kb import word_models
     from qa.kb.store import KnowledgeBase
 
-    kb = KnowledgeBase(resolve_db(db, bundled_ok=False))
+    kb = KnowledgeBase(resolve_db(db, bundled_ok=False), create=False)
     texts = [t for _, t, _ in kb.texts()]
     if len(texts) < 2:
         raise InputError("The KB has too few texts to train word vectors. Import entries first: qa import FILE")

@@ -34,6 +34,14 @@ def now() -> str:
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL-mode file in a folder we cannot write: no -shm can be made, so read it as immutable.
+            conn.close()
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+            )
     else:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     return conn
@@ -42,28 +50,42 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
 class KnowledgeBase:
     """One KB file. `KnowledgeBase(path)` opens (creating and migrating if needed); `memory()` for tests."""
 
-    def __init__(self, path: str | Path | None = None, *, readonly: bool = False):
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False, create: bool = True):
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         try:
             if self.path is None:
                 conn = sqlite3.connect(":memory:", check_same_thread=False)
             else:
-                if readonly and not self.path.exists():
-                    raise KBError(f"No knowledge base at {self.path}. Create one with: qa import FILE")
+                if (readonly or not create) and not self.path.exists():
+                    raise KBError(
+                        f"No knowledge base at {self.path}. Check the path, or create one with: "
+                        f"qa import FILE --db {self.path}"
+                    )
                 if self.path.parent and not self.path.parent.exists():
                     raise KBError(f"The folder {self.path.parent} does not exist.")
                 # A file we may not write is opened read-only, so asking questions still works.
                 if self.path.exists() and not os.access(self.path, os.W_OK):
                     readonly = True
                 conn = _connect(self.path, readonly)
+                if not readonly and self.path.exists():
+                    try:
+                        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    except sqlite3.OperationalError as e:
+                        if "locked" in str(e) or "busy" in str(e):
+                            raise
+                        # a file or folder we cannot write after all (read-only media, immutable):
+                        # asking questions still works
+                        conn.close()
+                        readonly = True
+                        conn = _connect(self.path, readonly)
             self.readonly = readonly
             self.db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()  # refuses files that are not qa KBs before changing anything in them
             if not readonly and self.path is not None:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
         except sqlite3.DatabaseError as e:
             raise KBError(self._explain(e)) from e
 
@@ -82,7 +104,7 @@ class KnowledgeBase:
             )
         if "locked" in msg or "busy" in msg:
             return (
-                f"{where} is locked by another process and stayed locked for {BUSY_TIMEOUT_S:.0f} s. "
+                f"{where} is locked by another process and stayed locked for {BUSY_TIMEOUT_S:g} s. "
                 "Wait for the other writer (an import?) to finish, then try again."
             )
         if "readonly" in msg or "read-only" in msg:
