@@ -130,6 +130,10 @@ class Bot:
             if stale and not self.kb.readonly:
                 cal = self._fit_and_store(index, n_texts)
             self._index, self._cal = index, cal or PRIOR
+            alone = all(len(index.encoders_needed(lang)) <= 1 for lang in {"en", "zh", *index.entry_langs})
+            for enc in self.encoders:
+                if hasattr(enc, "set_spinning"):
+                    enc.set_spinning(alone)
             self._version = self.kb.data_version()
 
     def _fit_and_store(self, index: SearchIndex, n_texts: int, **kw: float) -> Calibration:
@@ -188,12 +192,12 @@ class Bot:
         if index.n == 0:
             raise InputError("The knowledge base is empty. Add entries with: qa import FILE")
         qv = self._embed(text, index.encoders_needed(lang))
-        scored = index.score(qv, text, lang)
-        fused = scored.fused.copy()
+        allowed = None
         if tags:
             wanted = set(tags)
-            mask = np.array([not wanted & set(t) for t in index.entry_tags])
-            fused[mask] = NEG
+            allowed = np.array([bool(wanted & set(t)) for t in index.entry_tags], dtype=bool)
+        scored = index.score(qv, text, lang, allowed=allowed)
+        fused = scored.fused
         return text, truncated, lang, index, fused, {"scored": scored, "qv": qv}
 
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.encoders.base import Encoder
+from qa.encoders.base import Encoder, effective_languages
 from qa.errors import ModelMismatchError, NotFoundError
 from qa.kb.entry import Entry, text_hash
 from qa.kb.store import KnowledgeBase
@@ -41,7 +41,8 @@ def check_model(kb: KnowledgeBase, wanted: Sequence[str]) -> None:
 
 
 def pending(kb: KnowledgeBase, encoders: Sequence[Encoder]) -> dict[str, list[tuple[str, str]]]:
-    return {enc.id: kb.missing_texts(enc.id, enc.languages) for enc in encoders}
+    langs = effective_languages(encoders)
+    return {enc.id: kb.missing_texts(enc.id, langs[enc.id]) for enc in encoders}
 
 
 def index(
@@ -88,11 +89,12 @@ def embed_entries(
     Lets an import embed first and then write entries and vectors in one transaction.
     """
     todo: list[tuple[Encoder, list[tuple[str, str]]]] = []
+    langs = effective_languages(encoders)
     for enc in encoders:
         have = kb.vector_hashes(enc.id)
         seen: dict[str, str] = {}
         for e in entries:
-            if enc.supports(e.lang):
+            if "*" in langs[enc.id] or e.lang in langs[enc.id]:
                 for t in e.texts():
                     h = text_hash(t)
                     if h not in have:

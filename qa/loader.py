@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from qa.encoders.base import Encoder
+from qa.encoders.base import Encoder, effective_languages
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
 from qa.retrieval.index import SearchIndex
@@ -25,7 +25,9 @@ def load_index(
     text_entry = np.array([pos[eid] for eid, _, _ in rows], dtype=np.int64)
     langs = [e.lang for e in entries]
     vectors: dict[str, np.ndarray] = {}
+    languages = effective_languages(encoders)
     for enc in encoders:
+        serves = languages[enc.id]
         stored_hashes, mat = kb.load_vectors(enc.id)
         where = {h: i for i, h in enumerate(stored_hashes)}
         dim = mat.shape[1] if len(stored_hashes) else (enc.dim or 1)
@@ -35,7 +37,7 @@ def load_index(
             i = where.get(h)
             if i is not None:
                 out[t] = mat[i]
-            elif enc.supports(langs[text_entry[t]]):
+            elif "*" in serves or langs[text_entry[t]] in serves:
                 missing += 1
         if missing:
             raise StaleIndexError(
@@ -50,6 +52,6 @@ def load_index(
         texts=texts,
         text_entry=text_entry,
         vectors=vectors,
-        languages={enc.id: enc.languages for enc in encoders},
+        languages=languages,
         norms=norms,
     )

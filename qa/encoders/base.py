@@ -34,15 +34,19 @@ class Encoder(ABC):
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed any number of texts in batches; returns (n, dim) unit-length float32 rows."""
+        if not len(texts):
+            return np.empty((0, self.dim), dtype=np.float32)
+        # Batches of similar length waste less padding: embed in length order, return in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts = []
         for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
+            batch = [texts[i] for i in order[start : start + self.batch_size]]
             parts.append(np.asarray(self.embed_batch(batch), dtype=np.float32))
             if progress is not None:
                 progress(len(batch))
-        if not parts:
-            return np.empty((0, self.dim), dtype=np.float32)
-        return normalise(np.vstack(parts))
+        out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        out[order] = np.vstack(parts)
+        return normalise(out)
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -55,3 +59,13 @@ def normalise(m: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (m / norms).astype(np.float32, copy=False)
+
+
+def effective_languages(encoders: Sequence[Encoder]) -> dict[str, frozenset[str]]:
+    """The languages each encoder of a KB must embed.
+
+    A language specialist (MiniLM: English) only embeds its languages when a multilingual encoder
+    in the same KB covers the rest; alone, it embeds every entry (a weak match beats no match).
+    """
+    multi = any("*" in e.languages for e in encoders)
+    return {e.id: (e.languages if multi else ALL_LANGUAGES) for e in encoders}

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.retrieval.dense import centroids, entry_scores
+from qa.retrieval.dense import CENTROID_WEIGHT, centroids, top2_mean
 from qa.retrieval.lexical import LexicalIndex
 
 #: Weight of the normalised BM25 score beside the z-scored dense one (bench/explore_scoring.py).
 LEXICAL_WEIGHT = 0.5
+#: Entries per encoder whose texts are scored one by one after the centroid pass.
+CANDIDATES = 200
 NEG = np.float32(-1e9)
 
 
@@ -29,6 +31,7 @@ class DenseSignal:
     starts: np.ndarray  # start row of each covered entry within `vectors`
     vectors: np.ndarray  # (len(text_idx), dim) unit rows
     cents: np.ndarray  # (len(entry_idx), dim)
+    ends: np.ndarray  # end row (exclusive) of each covered entry within `vectors`
     mu: float  # mean and spread of entry scores between unrelated texts: the fixed normalisation
     sd: float
 
@@ -72,6 +75,7 @@ class SearchIndex:
     def __post_init__(self) -> None:
         self.starts = np.searchsorted(self.text_entry, np.arange(len(self.entry_ids)))
         self._routes: dict[str, list[tuple[str, np.ndarray]]] = {}
+        self._pos: dict[tuple[str, str], np.ndarray] = {}
 
     @property
     def n(self) -> int:
@@ -114,6 +118,7 @@ class SearchIndex:
                 starts,
                 sub,
                 centroids(sub, starts) if len(tidx) else np.zeros((0, mat.shape[1]), np.float32),
+                np.searchsorted(owner, covered, side="right"),
                 mu,
                 sd,
             )
@@ -157,6 +162,17 @@ class SearchIndex:
         return [enc for enc, _ in self.routes(qlang)]
 
     # ---- scoring -----------------------------------------------------------------------------
+    def _positions(self, qlang: str, enc: str, wanted: np.ndarray) -> np.ndarray:
+        """Positions within signal `enc` of the entries `wanted` (all covered by construction)."""
+        key = (qlang, enc)
+        if key not in self._pos:
+            sig = self.signals[enc]
+            pos = np.searchsorted(sig.entry_idx, wanted)
+            pos = np.minimum(pos, max(len(sig.entry_idx) - 1, 0))
+            ok = sig.entry_idx[pos] == wanted if len(sig.entry_idx) else np.zeros(len(wanted), bool)
+            self._pos[key] = pos[ok]
+        return self._pos[key]
+
     def score(
         self,
         qvecs: Mapping[str, np.ndarray],
@@ -165,42 +181,60 @@ class SearchIndex:
         *,
         drop_text: int | None = None,
         drop_entry: int | None = None,
-        lexical_scores: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
+        candidates: int = CANDIDATES,
     ) -> Scored:
-        """Score every entry. `drop_text`/`drop_entry` hide one text or entry (self-calibration)."""
+        """Score entries for one question; entries left out are at NEG.
+
+        Two stages: every entry's centroid cosine (plus BM25) picks `candidates` entries per
+        encoder, and only their texts are scored for the top-2 part (0 = score every text).
+        `allowed` masks entries out (tags); `drop_text`/`drop_entry` hide one text or entry
+        (self-calibration).
+        """
+        lex = np.zeros(self.n, dtype=np.float32)
+        if self.lexical is not None:
+            lt = self.lexical.scores(query_text)
+            if drop_text is not None:
+                lt[drop_text] = 0.0
+            lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
         dense = np.full(self.n, NEG, dtype=np.float32)
         for enc, wanted in self.routes(qlang):
             sig = self.signals.get(enc)
             if sig is None or enc not in qvecs or not len(sig.entry_idx):
                 continue
             q = qvecs[enc]
-            ts = sig.vectors @ q
-            cents = sig.cents
+            pos = self._positions(qlang, enc, wanted)
+            ent = sig.entry_idx[pos]
+            cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
+            drop_row = -1
             if drop_text is not None:
-                row = np.searchsorted(sig.text_idx, drop_text)
-                if row < len(sig.text_idx) and sig.text_idx[row] == drop_text:
-                    ts = ts.copy()
-                    ts[row] = NEG
-                    j = np.searchsorted(sig.entry_idx, self.text_entry[drop_text])
-                    end = sig.starts[j + 1] if j + 1 < len(sig.starts) else len(sig.text_idx)
-                    keep = [r for r in range(sig.starts[j], end) if r != row]
-                    if keep:
-                        c = sig.vectors[keep].sum(0)
-                        cents = cents.copy()
-                        cents[j] = c / max(float(np.linalg.norm(c)), 1e-9)
-            s = entry_scores(q, sig.vectors, cents, sig.starts, text_scores=ts)
-            z = (s - sig.mu) / sig.sd
-            pos = np.searchsorted(sig.entry_idx, wanted)
-            ok = (pos < len(sig.entry_idx)) & (sig.entry_idx[np.minimum(pos, len(sig.entry_idx) - 1)] == wanted)
-            dense[wanted[ok]] = z[pos[ok]]
-        lex = np.zeros(self.n, dtype=np.float32)
-        if self.lexical is not None:
-            ts = self.lexical.scores(query_text) if lexical_scores is None else lexical_scores
-            if drop_text is not None:
-                ts = ts.copy()
-                ts[drop_text] = 0.0
-            lex = np.maximum.reduceat(ts, self.starts).astype(np.float32)
-        fused = dense + LEXICAL_WEIGHT * lex
+                r = int(np.searchsorted(sig.text_idx, drop_text))
+                sp = int(np.searchsorted(sig.entry_idx, self.text_entry[drop_text]))
+                j = int(np.searchsorted(pos, sp))
+                if r < len(sig.text_idx) and sig.text_idx[r] == drop_text and j < len(pos) and pos[j] == sp:
+                    drop_row = r
+                    a, b = sig.starts[sp], sig.ends[sp]
+                    rest = np.r_[a:drop_row, drop_row + 1 : b]
+                    if len(rest):
+                        c = sig.vectors[rest].sum(0)
+                        cent[j] = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
+            keep = np.ones(len(pos), bool) if allowed is None else allowed[ent]
+            pick = np.flatnonzero(keep)
+            if candidates and len(pick) > candidates:
+                prelim = (cent[pick] - sig.mu) / sig.sd + LEXICAL_WEIGHT * lex[ent[pick]]
+                pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
+            if not len(pick):
+                continue
+            lo, hi = sig.starts[pos[pick]], sig.ends[pos[pick]]
+            lengths = hi - lo
+            local = np.cumsum(lengths) - lengths
+            rows = np.arange(int(lengths.sum())) - np.repeat(local, lengths) + np.repeat(lo, lengths)
+            ts = sig.vectors[rows] @ q if len(rows) < len(sig.text_idx) else (sig.vectors @ q)[rows]
+            if drop_row >= 0:
+                ts[rows == drop_row] = NEG
+            s = CENTROID_WEIGHT * cent[pick] + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
+            dense[ent[pick]] = (s - sig.mu) / sig.sd
+        fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
         if drop_entry is not None:
             fused[drop_entry] = NEG
         return Scored(fused, dense, lex)

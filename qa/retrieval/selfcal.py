@@ -37,7 +37,7 @@ class Examples:
     weight: np.ndarray
 
 
-def held_out_examples(index: SearchIndex, max_examples: int = 1500, seed: int = 0) -> Examples:
+def held_out_examples(index: SearchIndex, max_examples: int = 1000, seed: int = 0) -> Examples:
     rng = np.random.default_rng(seed)
     counts = np.bincount(index.text_entry, minlength=index.n)
     multi = np.flatnonzero(counts[index.text_entry] >= 2)
