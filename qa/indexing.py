@@ -40,9 +40,12 @@ def check_model(kb: KnowledgeBase, wanted: Sequence[str]) -> None:
         )
 
 
-def pending(kb: KnowledgeBase, encoders: Sequence[Encoder]) -> dict[str, list[tuple[str, str]]]:
+def pending(kb: KnowledgeBase, encoders: Sequence[Encoder], *, full: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """Texts each encoder has no vector for. Only entries written since the last index are
+    checked, unless `full` (or the encoder never indexed this KB)."""
     langs = effective_languages(encoders)
-    return {enc.id: kb.missing_texts(enc.id, langs[enc.id]) for enc in encoders}
+    done = {} if full else kb.get_setting("indexed_revision", {})
+    return {enc.id: kb.missing_texts(enc.id, langs[enc.id], since=done.get(enc.id)) for enc in encoders}
 
 
 def index(
@@ -50,6 +53,7 @@ def index(
     encoders: Sequence[Encoder],
     *,
     switch: bool = False,
+    full: bool = False,
     progress: Callable[[int], Progress] | None = None,
 ) -> IndexReport:
     """Embed missing texts with each encoder; `switch` makes `encoders` the KB's model.
@@ -61,19 +65,26 @@ def index(
     switched = have != ids
     if have is not None and switched and not switch:
         check_model(kb, ids)
-    todo = pending(kb, encoders)
+    revision = kb.revision()
+    todo = pending(kb, encoders, full=full)
     total = sum(len(v) for v in todo.values())
     tick = progress(total) if progress and total else None
     embedded: dict[str, int] = {}
     for enc in encoders:
-        rows = todo[enc.id]
+        rows = sorted(todo[enc.id], key=lambda r: len(r[1]))  # similar lengths batch with less padding
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             vecs = enc.embed([t for _, t in chunk], progress=tick)
             kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
         embedded[enc.id] = len(rows)
+    done = dict(kb.get_setting("indexed_revision", {}))
+    updates: dict[str, object] = {}
+    if any(done.get(i) != revision for i in ids) and not kb.readonly:
+        updates["indexed_revision"] = {**done, **{i: revision for i in ids}}
     if switched:
-        kb.set_settings({"model": ids, "calibration": None})
+        updates.update({"model": ids, "calibration": None})
+    if updates:
+        kb.set_settings(updates)
     return IndexReport(ids, embedded, switched)
 
 

@@ -51,12 +51,24 @@ def test_chinese_question_against_english_entries(tmp_path):
 
     bot = Bot.from_entries(
         [
-            {"id": "pw", "question": "How do I reset my password?", "answer": "Use 'forgot password'.",
-             "alternates": ["I forgot my password", "change my password"]},
-            {"id": "ship", "question": "How long does shipping take?", "answer": "3-5 days.",
-             "alternates": ["when will my order arrive", "delivery time"]},
-            {"id": "refund", "question": "How do I get a refund?", "answer": "Within 30 days.",
-             "alternates": ["I want my money back", "refund policy"]},
+            {
+                "id": "pw",
+                "question": "How do I reset my password?",
+                "answer": "Use 'forgot password'.",
+                "alternates": ["I forgot my password", "change my password"],
+            },
+            {
+                "id": "ship",
+                "question": "How long does shipping take?",
+                "answer": "3-5 days.",
+                "alternates": ["when will my order arrive", "delivery time"],
+            },
+            {
+                "id": "refund",
+                "question": "How do I get a refund?",
+                "answer": "Within 30 days.",
+                "alternates": ["I want my money back", "refund policy"],
+            },
         ]
     )
     ans = bot.ask("我忘记密码了怎么办")

@@ -153,3 +153,29 @@ def test_concurrent_reader_while_writing(tmp_path, entries):
         # WAL: a reader sees the last committed state while a write is under way
         assert len(reader.ids()) == 2
     assert len(reader.ids()) == len(entries)
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path):
+    import sqlite_utils
+
+    from qa.kb.schema import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    db = sqlite_utils.Database(path)
+    MIGRATIONS[0](db)
+    db.execute(
+        "INSERT INTO entries(id, question, answer, lang, tags, question_hash, created, updated) "
+        "VALUES ('a', 'old question', 'old answer', 'en', '[]', ?, 't', 't')",
+        [text_hash("old question")],
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.conn.commit()
+    db.conn.close()
+    kb = KnowledgeBase(path)
+    assert kb.db.execute("PRAGMA user_version").fetchone()[0] == current_version() == len(MIGRATIONS) >= 3
+    assert kb.get("a").answer == "old answer"
+    assert "word_models" in kb.db.table_names()
+    assert kb.revision() == 0
+    kb.upsert([Entry("b", "new question", "new answer")])
+    assert kb.revision() == 1
+    assert kb.missing_texts("m", since=0) == [(text_hash("new question"), "new question")]

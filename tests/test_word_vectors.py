@@ -140,22 +140,6 @@ def test_id_changes_after_retraining_on_other_text(fasttext: wv.SIFEncoder, word
     assert _train("word2vec", more).id != word2vec.id
 
 
-def test_migration_adds_the_word_models_table_to_an_older_kb(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    from qa.kb.schema import MIGRATIONS
-
-    path = tmp_path / "old.db"
-    KnowledgeBase(path).close()
-    conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE word_models; PRAGMA user_version = 1;")
-    conn.close()
-    kb = KnowledgeBase(path)
-    assert kb.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 2
-    save_word_model(kb, "faq", "word2vec", b"x", {})
-    assert [m["name"] for m in list_word_models(kb)] == ["faq"]
-
-
 def test_missing_model_says_how_to_train_it() -> None:
     kb = KnowledgeBase.memory()
     with pytest.raises(NotFoundError, match="qa train-vectors") as exc:

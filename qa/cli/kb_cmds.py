@@ -115,7 +115,9 @@ def index(db: str | None, model: str | None, prune: bool, silent: bool, as_json:
     kb = KnowledgeBase(resolve_db(db), create=False)
     ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
     encoders = indexing.make_encoders(ids, kb)
-    report = indexing.index(kb, encoders, switch=True, progress=progress_factory("Embedding", silent or as_json))
+    report = indexing.index(
+        kb, encoders, switch=True, full=True, progress=progress_factory("Embedding", silent or as_json)
+    )
     pruned = kb.prune_vectors(keep_model=None) if prune else 0
     Bot(kb, encoders)
     if as_json:

@@ -14,8 +14,17 @@ Migration = Callable[[sqlite_utils.Database], None]
 OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models"}
 
 
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    """Run `;`-separated statements one by one: executescript() would commit mid-migration."""
+    script = "\n".join(line.split("--")[0] for line in script.splitlines())
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    _run(
+        db,
         """
         CREATE TABLE entries (
             id TEXT PRIMARY KEY,
@@ -38,8 +47,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             model TEXT NOT NULL,                      -- encoder id; a search uses one model only
             hash TEXT NOT NULL,                       -- md5 of the embedded text
             vector BLOB NOT NULL,                     -- little-endian float32
-            PRIMARY KEY (model, hash)
-        ) WITHOUT ROWID;
+            UNIQUE (model, hash)                      -- a small index: lookups never touch the BLOBs
+        );
         CREATE TABLE settings (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL                       -- JSON
@@ -61,7 +70,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             FROM entries
             UNION ALL
             SELECT entry_id, position, text, hash FROM alternates;
-        """
+        """,
     )
 
 
@@ -80,7 +89,19 @@ def _m002_word_models(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models]
+def _m003_revisions(db: sqlite_utils.Database) -> None:
+    """A revision number per entry, raised on every write, so re-indexing looks only at entries
+    changed since the last index (100k entries: 1 s -> a few ms)."""
+    _run(
+        db,
+        """
+        ALTER TABLE entries ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX entries_revision ON entries(revision)
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions]
 
 
 def current_version() -> int:

@@ -266,11 +266,12 @@ class KnowledgeBase:
         return counts
 
     def _write_entry(self, e: Entry, *, created: str, updated: str) -> None:
+        rev = self.db.execute("SELECT coalesce(max(revision), 0) + 1 FROM entries").fetchone()[0]
         self.db.execute(
-            "INSERT INTO entries(id, question, answer, lang, tags, question_hash, created, updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET question=excluded.question, "
+            "INSERT INTO entries(id, question, answer, lang, tags, question_hash, created, updated, revision) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET question=excluded.question, "
             "answer=excluded.answer, lang=excluded.lang, tags=excluded.tags, "
-            "question_hash=excluded.question_hash, updated=excluded.updated",
+            "question_hash=excluded.question_hash, updated=excluded.updated, revision=excluded.revision",
             [
                 e.id,
                 e.question,
@@ -280,6 +281,7 @@ class KnowledgeBase:
                 text_hash(e.question),
                 created,
                 updated,
+                rev,
             ],
         )
         self.db.execute("DELETE FROM alternates WHERE entry_id = ?", [e.id])
@@ -287,6 +289,11 @@ class KnowledgeBase:
             "INSERT INTO alternates(entry_id, position, text, hash) VALUES (?, ?, ?, ?)",
             [(e.id, i, t, text_hash(t)) for i, t in enumerate(e.alternates, start=1)],
         )
+
+    def revision(self) -> int:
+        """The highest entry revision: it grows with every entry written."""
+        with self._lock:
+            return int(self.db.execute("SELECT coalesce(max(revision), 0) FROM entries").fetchone()[0])
 
     def remove(self, entry_id: str) -> None:
         with self.atomic():
@@ -303,20 +310,28 @@ class KnowledgeBase:
                 "ORDER BY e.rowid, t.position"
             ).fetchall()
 
-    def missing_texts(self, model: str, langs: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    def missing_texts(
+        self, model: str, langs: frozenset[str] | None = None, since: int | None = None
+    ) -> list[tuple[str, str]]:
         """(hash, text) of distinct texts with no vector for `model`; only entries in `langs`
-        (None or {"*"}: all entries)."""
-        where, args = "", [model]
+        (None or {"*"}: all entries) and, with `since`, only entries written after that revision."""
+        cond, args = "", []
+        if since is not None:
+            cond += " AND e.revision > ?"
+            args.append(since)
         if langs is not None and "*" not in langs:
-            where = f"AND e.lang IN ({','.join('?' * len(langs))})"
+            cond += f" AND e.lang IN ({','.join('?' * len(langs))})"
             args += sorted(langs)
+        novec = "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model = ? AND v.hash = {})"
+        sql = (
+            f"SELECT e.question_hash, e.question FROM entries e WHERE {novec.format('e.question_hash')}{cond} "
+            "UNION "
+            "SELECT a.hash, a.text FROM alternates a JOIN entries e ON e.id = a.entry_id "
+            f"WHERE {novec.format('a.hash')}{cond}"
+        )
         with self._lock:
-            return self.db.execute(
-                "SELECT t.hash, min(t.text) FROM texts t JOIN entries e ON e.id = t.entry_id "
-                f"WHERE t.hash NOT IN (SELECT hash FROM vectors WHERE model = ?) {where} "
-                "GROUP BY t.hash",
-                [args[0], *args[1:]],
-            ).fetchall()
+            rows = self.db.execute(sql, [model, *args, model, *args]).fetchall()
+        return list({h: t for h, t in rows}.items())
 
     def store_vectors(self, model: str, hashes: list[str], matrix: np.ndarray) -> None:
         with self.atomic():
