@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from qa.retrieval.calibration import Calibration, features
+from qa.retrieval.index import NEG
 
 Status = Literal["answered", "ambiguous", "fallback"]
 
@@ -48,10 +49,14 @@ class Decision:
 
 
 def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
-    k = min(max(top_k, 2), len(fused))
-    order = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.arange(len(fused))
+    scored = np.flatnonzero(fused > NEG)  # entries the two-stage search left out stay out
+    if not len(scored):
+        return Decision("fallback", scored, [], "no entry could be compared with this question")
+    k = min(max(top_k, 2), len(scored))
+    part = np.argpartition(-fused[scored], k - 1)[:k] if k < len(scored) else np.arange(len(scored))
+    order = scored[part]
     order = order[np.argsort(-fused[order])]
-    feats = features(fused)
+    feats = features(fused[order])
     p1 = cal.confidence(feats)
     p_either = max(p1, cal.confidence_either(feats))
     confs = [p1]

@@ -211,8 +211,6 @@ class Bot:
         else:
             d = decide(fused, cal, top_k)
             d_status, order, confs, reason = d.status, d.order, d.confidences, d.reason
-            keep = fused[order] > NEG
-            order, confs = order[keep], [c for c, k in zip(confs, keep, strict=True) if k]
         ids = [index.entry_ids[i] for i in order]
         entries = {e.id: e for e in self.kb.entries(ids)}
         sugg = [Suggestion(i, entries[i].question, round(c, 4)) for i, c in zip(ids, confs, strict=True)]

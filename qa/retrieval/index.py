@@ -34,6 +34,25 @@ class DenseSignal:
     ends: np.ndarray  # end row (exclusive) of each covered entry within `vectors`
     mu: float  # mean and spread of entry scores between unrelated texts: the fixed normalisation
     sd: float
+    basis: np.ndarray | None = None  # (r, dim): the centroids' top directions, for the first pass
+    reduced: np.ndarray | None = None  # (len(entry_idx), r) centroids in that basis
+
+
+REDUCED_DIM = 128
+
+
+def reduce(cents: np.ndarray, dim: int = REDUCED_DIM, sample: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """A basis of the centroids' top singular directions (from a seeded sample) and the centroids in it.
+
+    The first pass over a large KB then reads a third of the memory; candidates are rescored exactly.
+    On tianchi_covid_zh (e5, 1872 entries) the 200 candidates held every query's exact top 5 (3000 of
+    3000); with 64 dimensions 22 queries lost one.
+    """
+    rng = np.random.default_rng(0)
+    rows = cents if len(cents) <= sample else cents[rng.choice(len(cents), sample, replace=False)]
+    _, _, vt = np.linalg.svd(rows, full_matrices=False)
+    basis = np.ascontiguousarray(vt[:dim], dtype=np.float32)
+    return basis, np.ascontiguousarray(cents @ basis.T, dtype=np.float32)
 
 
 def norm_constants(vectors: np.ndarray, owner: np.ndarray, n_pairs: int = 4000) -> tuple[float, float]:
@@ -111,16 +130,22 @@ class SearchIndex:
                 mu, sd = norms[enc]
             else:
                 mu, sd = norm_constants(sub, owner)
+            cents = centroids(sub, starts) if len(tidx) else np.zeros((0, mat.shape[1]), np.float32)
+            basis, reduced = (
+                reduce(cents) if len(covered) > 4 * CANDIDATES and mat.shape[1] > REDUCED_DIM else (None, None)
+            )
             signals[enc] = DenseSignal(
                 enc,
                 covered,
                 tidx,
                 starts,
                 sub,
-                centroids(sub, starts) if len(tidx) else np.zeros((0, mat.shape[1]), np.float32),
+                cents,
                 np.searchsorted(owner, covered, side="right"),
                 mu,
                 sd,
+                basis,
+                reduced,
             )
         lex = LexicalIndex(texts) if lexical and len(texts) else None
         return cls(
@@ -205,26 +230,36 @@ class SearchIndex:
             q = qvecs[enc]
             pos = self._positions(qlang, enc, wanted)
             ent = sig.entry_idx[pos]
-            cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
-            drop_row = -1
+            keep = np.ones(len(pos), bool) if allowed is None else allowed[ent]
+            pick = np.flatnonzero(keep)
+            first_pass = bool(candidates) and len(pick) > candidates
+            if first_pass and sig.reduced is not None and sig.basis is not None:
+                cent = (sig.reduced @ (sig.basis @ q))[pos]  # approximate: only picks candidates
+                exact = False
+            else:
+                cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
+                exact = True
+            drop_row, drop_at, drop_cent = -1, -1, 0.0
             if drop_text is not None:
                 r = int(np.searchsorted(sig.text_idx, drop_text))
                 sp = int(np.searchsorted(sig.entry_idx, self.text_entry[drop_text]))
                 j = int(np.searchsorted(pos, sp))
                 if r < len(sig.text_idx) and sig.text_idx[r] == drop_text and j < len(pos) and pos[j] == sp:
-                    drop_row = r
+                    drop_row, drop_at = r, j
                     a, b = sig.starts[sp], sig.ends[sp]
                     rest = np.r_[a:drop_row, drop_row + 1 : b]
                     if len(rest):
                         c = sig.vectors[rest].sum(0)
-                        cent[j] = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
-            keep = np.ones(len(pos), bool) if allowed is None else allowed[ent]
-            pick = np.flatnonzero(keep)
-            if candidates and len(pick) > candidates:
+                        drop_cent = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
+                        cent[j] = drop_cent
+            if first_pass:
                 prelim = (cent[pick] - sig.mu) / sig.sd + LEXICAL_WEIGHT * lex[ent[pick]]
                 pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
             if not len(pick):
                 continue
+            cent_pick = cent[pick] if exact else sig.cents[pos[pick]] @ q
+            if drop_at >= 0:
+                cent_pick[pick == drop_at] = drop_cent
             lo, hi = sig.starts[pos[pick]], sig.ends[pos[pick]]
             lengths = hi - lo
             local = np.cumsum(lengths) - lengths
@@ -232,7 +267,7 @@ class SearchIndex:
             ts = sig.vectors[rows] @ q if len(rows) < len(sig.text_idx) else (sig.vectors @ q)[rows]
             if drop_row >= 0:
                 ts[rows == drop_row] = NEG
-            s = CENTROID_WEIGHT * cent[pick] + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
+            s = CENTROID_WEIGHT * cent_pick + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
             dense[ent[pick]] = (s - sig.mu) / sig.sd
         fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
         if drop_entry is not None:
