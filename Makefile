@@ -19,10 +19,12 @@ chat: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check qa tests bench
+	$(BIN)/mypy qa
 	$(BIN)/pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check qa tests bench
+	$(BIN)/ruff format --check qa tests bench
 	$(BIN)/mypy qa
 
 bench-speed: $(BIN)/.installed

@@ -154,9 +154,9 @@ class Bot:
     def _apply_overrides(cal: Calibration, overrides: dict) -> Calibration:
         from dataclasses import replace
 
-        return replace(
-            cal, **{k: float(v) for k, v in overrides.items() if k in ("answer_threshold", "ambiguity_margin")}
-        )
+        thr = overrides.get("answer_threshold", cal.answer_threshold)
+        margin = overrides.get("ambiguity_margin", cal.ambiguity_margin)
+        return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))
 
     def recalibrate(self, *, oos_prior: float = 0.2, precision: float = 0.85) -> Calibration:
         with self._lock:

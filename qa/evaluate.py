@@ -66,7 +66,7 @@ def run(ask: Callable[[str], Answer], queries: Iterable[Labelled]) -> list[Outco
     return [outcome(ask(q.query), q.gold) for q in queries]
 
 
-def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict[str, Any]]]:
     """Expected calibration error over equal-width bins, and the reliability table."""
     idx = np.minimum((conf * bins).astype(int), bins - 1)
     table, total = [], 0.0
@@ -119,14 +119,14 @@ def metrics(outs: Sequence[Outcome]) -> dict[str, Any]:
     top_correct = np.array([bool(o.gold) and bool(o.ranking) and o.ranking[0] in o.gold for o in outs])
     e, table = ece(conf, top_correct) if len(outs) else (None, [])
 
-    def share(num: int, den: int) -> float | None:
+    def share(num: float, den: int) -> float | None:
         return num / den if den else None
 
     return {
         "n": len(outs),
         "n_out_of_scope": len(oos),
         "hit@1": share(sum(r == 0 for r in ranks), len(ans_q)),
-        "mrr@10": share(sum(1 / (r + 1) for r in ranks if r is not None), len(ans_q)),  # type: ignore[arg-type]
+        "mrr@10": share(sum(1 / (r + 1) for r in ranks if r is not None), len(ans_q)),
         "recall@5": share(sum(r is not None and r < 5 for r in ranks), len(ans_q)),
         "auroc": auroc(np.array([o.confidence for o in ans_q]), np.array([o.confidence for o in oos])),
         "answered_accuracy": share(sum(o.entry_id in o.gold for o in answered), len(answered)),

@@ -22,9 +22,7 @@ def models(db: str | None, as_json: bool) -> None:
 
     kb = KnowledgeBase(resolve_db(db), create=False)
     used = kb.get_setting("model") or []
-    rows = registry.describe()
-    for r in rows:
-        r["used"] = r["id"] in used
+    rows: list[dict[str, object]] = [{**r, "used": r["id"] in used} for r in registry.describe()]
     if as_json:
         print_json({"kb_model": used, "default": registry.AUTO, "encoders": rows})
         return

@@ -315,7 +315,7 @@ class KnowledgeBase:
     ) -> list[tuple[str, str]]:
         """(hash, text) of distinct texts with no vector for `model`; only entries in `langs`
         (None or {"*"}: all entries) and, with `since`, only entries written after that revision."""
-        cond, args = "", []
+        cond, args = "", list[object]()
         if since is not None:
             cond += " AND e.revision > ?"
             args.append(since)
