@@ -20,6 +20,7 @@ from qa.kb.store import KnowledgeBase
 from qa.loader import load_index
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import NEG, SearchIndex
+from qa.retrieval import selfcal
 from qa.retrieval.selfcal import calibrate_from_kb
 from qa.text import clean_question, detect_lang
 
@@ -123,7 +124,11 @@ class Bot:
             cal = Calibration.from_json(stored["fit"]) if stored else None
             norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
             n_texts = len(self.kb.texts())
-            stale = not stored or abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1)
+            stale = (
+                not stored
+                or stored.get("version") != selfcal.VERSION
+                or abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1)
+            )
             if stale:
                 norms = None
             index = load_index(self.kb, self.encoders, norms)  # type: ignore[arg-type]
@@ -158,7 +163,9 @@ class Bot:
         margin = overrides.get("ambiguity_margin", cal.ambiguity_margin)
         return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))
 
-    def recalibrate(self, *, oos_prior: float = 0.2, precision: float = 0.85) -> Calibration:
+    def recalibrate(
+        self, *, oos_prior: float = selfcal.DEFAULT_OOS_PRIOR, precision: float = selfcal.DEFAULT_PRECISION
+    ) -> Calibration:
         with self._lock:
             cal = self._fit_and_store(self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision)
             self._cal = cal
