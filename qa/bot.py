@@ -18,9 +18,9 @@ from qa.errors import InputError, KBError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.loader import load_index
+from qa.retrieval import selfcal
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import NEG, SearchIndex
-from qa.retrieval import selfcal
 from qa.retrieval.selfcal import calibrate_from_kb
 from qa.text import clean_question, detect_lang
 
