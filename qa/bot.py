@@ -124,10 +124,12 @@ class Bot:
             cal = Calibration.from_json(stored["fit"]) if stored else None
             norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
             n_texts = len(self.kb.texts())
+            labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
             stale = (
                 not stored
                 or stored.get("version") != selfcal.VERSION
-                or abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1)
+                # a fit on labelled questions is kept as the KB grows; a self-calibration is redone
+                or (not labelled and abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1))
             )
             if stale:
                 norms = None
@@ -143,17 +145,27 @@ class Bot:
 
     def _fit_and_store(self, index: SearchIndex, n_texts: int, **kw: float) -> Calibration:
         cal = calibrate_from_kb(index, **kw)
-        overrides = self.kb.get_setting("thresholds", {})
+        self._store_calibration(cal, index, n_texts)
+        return self._apply_overrides(cal, self.kb.get_setting("thresholds", {}))
+
+    def _store_calibration(self, cal: Calibration, index: SearchIndex, n_texts: int) -> None:
         self.kb.set_settings(
             {
                 "calibration": {
                     "fit": cal.to_json(),
+                    "version": selfcal.VERSION,
                     "n_texts": n_texts,
                     "norms": {k: [s.mu, s.sd] for k, s in index.signals.items()},
                 }
             }
         )
-        return self._apply_overrides(cal, overrides)
+
+    def set_calibration(self, cal: Calibration) -> None:
+        """Store a calibration fitted elsewhere (`qa tune` on labelled questions) and use it."""
+        with self._lock:
+            self._store_calibration(cal, self._index, len(self._index.texts))
+            self._cal = cal
+            self._version = self.kb.data_version()
 
     @staticmethod
     def _apply_overrides(cal: Calibration, overrides: dict) -> Calibration:
@@ -206,6 +218,11 @@ class Bot:
         scored = index.score(qv, text, lang, allowed=allowed)
         fused = scored.fused
         return text, truncated, lang, index, fused, {"scored": scored, "qv": qv}
+
+    def fused_scores(self, question: str, *, tags: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """Entry ids and their fused scores for one question (reads only; for tuning and tools)."""
+        _, _, _, index, fused, _ = self._scores(question, tags)
+        return index.entry_ids, fused
 
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
         """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`

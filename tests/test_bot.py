@@ -162,3 +162,16 @@ def test_empty_kb_is_a_clear_error(fake):
     bot = Bot(KnowledgeBase.memory(), [fake])
     with pytest.raises(InputError, match="empty"):
         bot.ask("hello")
+
+
+def test_stored_calibration_is_reused_not_refitted(tmp_path, fake, entries, monkeypatch):
+    path = tmp_path / "kb.db"
+    kb = KnowledgeBase(path)
+    kb.upsert(entries)
+    Bot(kb, [fake])
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the calibration was fitted again")
+
+    monkeypatch.setattr("qa.bot.calibrate_from_kb", refit)
+    Bot(KnowledgeBase(path), [fake]).ask("how long does shipping take")
