@@ -1,0 +1,114 @@
+"""Quality commands: eval (a labelled batch test) and selftest (the KB against itself)."""
+
+from __future__ import annotations
+
+import click
+
+from qa.cli.common import db_option, json_option, print_json
+
+
+@click.command(name="eval")
+@click.argument("queries", type=click.Path(dir_okay=False))
+@db_option
+@json_option
+def eval_(queries: str, db: str | None, as_json: bool) -> None:
+    """Score the bot on labelled QUERIES (JSONL: {"query", "gold": [ids]}; gold [] = out of scope).
+
+    Reports ranking (hit@1, MRR@10, recall@5), out-of-scope detection (AUROC), the
+    answer/fallback decisions, and calibration (ECE, with a reliability table). Asks are not logged.
+
+    \b
+    Example:
+      qa eval queries.jsonl --db faq.db
+      qa eval queries.jsonl --db faq.db --json
+    """
+    from qa.cli.ask_cmds import open_bot
+    from qa.evaluate import confusions, metrics, read_queries, run
+
+    labelled = read_queries(queries)
+    bot = open_bot(db)
+    known = set(bot.index.entry_ids)
+    unknown = sorted({g for q in labelled for g in q.gold} - known)
+    outs = run(lambda q: bot.ask(q, top_k=10, log=False), labelled)
+    m = metrics(outs)
+    m["calibration"] = bot.calibration.source
+    m["unknown_gold_ids"] = unknown[:20]
+    m["worst_confusions"] = confusions(outs)
+    if as_json:
+        print_json(m)
+        return
+
+    def f(v: object) -> str:
+        return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    click.echo(f"{m['n']} questions, {m['n_out_of_scope']} out of scope; calibration: {m['calibration']}")
+    for key in (
+        "hit@1",
+        "mrr@10",
+        "recall@5",
+        "auroc",
+        "answered_accuracy",
+        "coverage",
+        "fallback_precision",
+        "fallback_recall",
+        "ambiguous_rate",
+        "ece",
+    ):
+        click.echo(f"  {key:20s}{f(m[key])}")
+    click.echo("Reliability (confidence bin: mean confidence vs. share correct):")
+    for row in m["reliability"]:
+        click.echo(
+            f"  {row['bin']}  n={row['n']:5d}  confidence {row['confidence']:.2f}  correct {row['accuracy']:.2f}"
+        )
+    if m["worst_confusions"]:
+        click.echo("Worst confusions (expected -> answered instead):")
+        for c in m["worst_confusions"]:
+            click.echo(f"  {c['count']:4d}  {c['expected']} -> {c['got']}")
+    if unknown:
+        click.echo(f"Warning: {len(unknown)} gold ids are not in the KB, e.g. {', '.join(unknown[:3])}", err=True)
+
+
+@click.command()
+@db_option
+@json_option
+@click.option("--min", "minimum", default=0.8, show_default=True, help="Exit 1 when accuracy is below this.")
+@click.option("--limit", default=20, show_default=True, help="Failures to list (0: all).")
+def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
+    """Check that every stored question and alternate finds its own entry when held out.
+
+    For CI of your own KB: exits 1 when the share that pass is below --min.
+
+    \b
+    Example:
+      qa selftest --db faq.db --min 0.9
+    """
+    from qa.cli.ask_cmds import open_bot
+    from qa.selftest import selftest as run_selftest
+
+    if not 0.0 <= minimum <= 1.0:
+        raise click.BadParameter("must be between 0 and 1", param_hint="--min")
+    bot = open_bot(db)
+    result = run_selftest(bot.index)
+    shown = result.failures[: limit or None]
+    ok = result.accuracy >= minimum
+    if as_json:
+        print_json(
+            {
+                "n": result.n,
+                "passed": result.passed,
+                "accuracy": result.accuracy,
+                "min": minimum,
+                "ok": ok,
+                "failures": [f.__dict__ for f in shown],
+            }
+        )
+    else:
+        click.echo(
+            f"{result.passed} of {result.n} texts find their own entry ({result.accuracy:.1%}; minimum {minimum:.0%})."
+        )
+        for fl in shown:
+            click.echo(f"  [{fl.entry_id}] {fl.text!r} -> [{fl.got}]")
+        if len(result.failures) > len(shown):
+            click.echo(f"  ... and {len(result.failures) - len(shown)} more (--limit 0 lists all)")
+    if not ok:
+        raise SystemExit(1)

@@ -1,0 +1,144 @@
+"""Metric code on hand-made cases with known answers, and the eval/selftest commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from qa.errors import ImportFormatError
+from qa.evaluate import Outcome, auroc, ece, metrics, read_queries
+
+
+def test_metrics_on_a_hand_made_case():
+    outs = [
+        Outcome(["a"], ["a", "b"], "answered", "a", 0.9),  # right at rank 1
+        Outcome(["b"], ["a", "b"], "answered", "a", 0.6),  # wrong answer, gold at rank 2
+        Outcome(["c"], ["a", "b"], "fallback", None, 0.2),  # gold not in the top 10
+        Outcome([], ["a"], "fallback", None, 0.1),  # out of scope, fell back: right
+        Outcome([], ["b"], "answered", "b", 0.7),  # out of scope, answered: wrong
+    ]
+    m = metrics(outs)
+    assert m["n"] == 5 and m["n_out_of_scope"] == 2
+    assert m["hit@1"] == pytest.approx(1 / 3)
+    assert m["mrr@10"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["recall@5"] == pytest.approx(2 / 3)
+    assert m["answered_accuracy"] == pytest.approx(1 / 3)
+    assert m["coverage"] == pytest.approx(1 / 3)
+    assert m["fallback_precision"] == pytest.approx(1 / 2)
+    assert m["fallback_recall"] == pytest.approx(1 / 2)
+    assert m["ambiguous_rate"] == 0
+    # answerable confidences .9 .6 .2 vs out of scope .1 .7: 4 of 6 pairs ordered right
+    assert m["auroc"] == pytest.approx(4 / 6)
+
+
+def test_auroc_and_ece_known_values():
+    assert auroc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
+    assert auroc(np.array([0.5]), np.array([0.5])) == 0.5
+    assert auroc(np.array([0.5]), np.array([])) is None
+    conf = np.array([0.95, 0.95, 0.15, 0.15])
+    correct = np.array([1, 1, 0, 0])
+    e, table = ece(conf, correct)
+    assert e == pytest.approx(0.1)  # each bin is off by .05 and .15: (.05*2 + .15*2) / 4
+    assert [r["n"] for r in table] == [2, 2]
+
+
+def test_read_queries_errors(tmp_path):
+    p = tmp_path / "q.jsonl"
+    p.write_text('{"query": "a", "gold": ["x"]}\n{"query": "b", "gold": "x"}\n')
+    with pytest.raises(ImportFormatError, match="gold") as info:
+        read_queries(str(p))
+    assert info.value.line == 2
+    p.write_text('{"query": "a", "gold": []}\nnot json\n')
+    with pytest.raises(ImportFormatError) as info:
+        read_queries(str(p))
+    assert info.value.line == 2
+
+
+def _run(monkeypatch, capsys, *args):
+    import qa.cli as c
+
+    monkeypatch.setattr(sys, "argv", ["qa", *args])
+    code = 0
+    try:
+        c.main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def fake_db(tmp_path, kb_file, monkeypatch, capsys):
+    db = tmp_path / "kb.db"
+    assert _run(monkeypatch, capsys, "import", str(kb_file), "--db", str(db), "--model", "fake")[0] == 0
+    return db
+
+
+def test_eval_json_keys_and_values(tmp_path, fake_db, monkeypatch, capsys):
+    q = tmp_path / "q.jsonl"
+    q.write_text(
+        json.dumps({"query": "how do I reset my password", "gold": ["pw"]})
+        + "\n"
+        + json.dumps({"query": "how long does shipping take", "gold": ["ship"]})
+        + "\n"
+        + json.dumps({"query": "quantum chromodynamics lattice gauge", "gold": []})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, err = _run(monkeypatch, capsys, "eval", str(q), "--db", str(fake_db), "--json")
+    assert code == 0, err
+    m = json.loads(out)
+    for key in (
+        "n",
+        "n_out_of_scope",
+        "hit@1",
+        "mrr@10",
+        "recall@5",
+        "auroc",
+        "answered_accuracy",
+        "coverage",
+        "fallback_precision",
+        "fallback_recall",
+        "ambiguous_rate",
+        "ece",
+    ):
+        assert key in m
+    assert m["n"] == 3 and m["n_out_of_scope"] == 1 and m["hit@1"] == 1.0
+    code, out, _ = _run(monkeypatch, capsys, "eval", str(q), "--db", str(fake_db))
+    assert code == 0 and "Reliability" in out and "hit@1" in out
+
+
+def test_eval_malformed_line_exit_2(tmp_path, fake_db, monkeypatch, capsys):
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"query": "a", "gold": []}\n{"query": }\n')
+    code, _, err = _run(monkeypatch, capsys, "eval", str(q), "--db", str(fake_db))
+    assert code == 2 and "q.jsonl:2" in err
+
+
+def test_selftest_passes_and_fails(tmp_path, fake_db, monkeypatch, capsys):
+    # the fake encoder is weak: 21 of the 28 held-out texts find their entry
+    code, out, err = _run(monkeypatch, capsys, "selftest", "--db", str(fake_db), "--json", "--min", "0.7")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["n"] == 28 and r["passed"] == 21 and r["ok"] and len(r["failures"]) == 7
+    code, out, _ = _run(monkeypatch, capsys, "selftest", "--db", str(fake_db))  # default --min 0.8
+    assert code == 1 and "21 of 28" in out
+    # the same phrasing under two entries: one of them must fail
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text(
+        json.dumps({"id": "a", "question": "opening hours", "alternates": ["when do you open"]})
+        + "\n"
+        + json.dumps({"id": "b", "question": "closing time", "alternates": ["when do you open"]})
+        + "\n"
+        + json.dumps({"id": "c", "question": "refund policy", "alternates": ["money back"]})
+        + "\n"
+    )
+    db2 = tmp_path / "dup.db"
+    assert _run(monkeypatch, capsys, "import", str(dup), "--db", str(db2), "--model", "fake")[0] == 0
+    code, out, _ = _run(monkeypatch, capsys, "selftest", "--db", str(db2), "--min", "1.0")
+    assert code == 1 and "when do you open" in out
+    code, _, err = _run(monkeypatch, capsys, "selftest", "--db", str(db2), "--min", "2")
+    assert code == 2 and "--min" in err
