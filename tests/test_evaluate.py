@@ -142,3 +142,75 @@ def test_selftest_passes_and_fails(tmp_path, fake_db, monkeypatch, capsys):
     assert code == 1 and "when do you open" in out
     code, _, err = _run(monkeypatch, capsys, "selftest", "--db", str(db2), "--min", "2")
     assert code == 2 and "--min" in err
+
+
+def _labelled(tmp_path, n_each=8):
+    import random
+
+    rnd = random.Random(0)
+    rows = []
+    questions = {
+        "pw": ["reset password", "forgot my password help", "password change"],
+        "hours": ["opening hours please", "when do you open", "what time open"],
+        "ship": ["delivery time", "when does my order arrive", "shipping how long"],
+        "refund": ["money back", "refund please", "how to get refunded"],
+    }
+    for gold, qs in questions.items():
+        for q in qs:
+            rows.append({"query": q, "gold": [gold]})
+    for q in [
+        "quantum physics",
+        "best pizza in town",
+        "football scores",
+        "weather tomorrow",
+        "tell me a joke",
+        "stock prices",
+        "translate hello",
+        "play music",
+        "set an alarm",
+        "who won the election",
+    ]:
+        rows.append({"query": q, "gold": []})
+    rnd.shuffle(rows)
+    p = tmp_path / "labelled.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return p
+
+
+def test_tune_on_labelled_and_by_hand(tmp_path, fake_db, monkeypatch, capsys):
+    q = _labelled(tmp_path)
+    code, out, err = _run(monkeypatch, capsys, "tune", str(q), "--db", str(fake_db), "--precision", "0.9", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["calibration"].startswith("labelled:") and r["examples"] == 22
+    code, out, _ = _run(monkeypatch, capsys, "stats", "--db", str(fake_db), "--json")
+    assert json.loads(out)["calibration"].startswith("labelled:")
+    code, out, _ = _run(
+        monkeypatch, capsys, "tune", "--db", str(fake_db), "--threshold", "0.42", "--margin", "0.7", "--json"
+    )
+    r = json.loads(out)
+    assert code == 0 and r["answer_threshold"] == 0.42 and r["ambiguity_margin"] == 0.7
+    code, out, _ = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), "--reset", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["hand_set"] == {} and not r["calibration"].startswith("labelled")
+
+
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (["--threshold", "1.5"], "--threshold"),
+        (["--precision", "-1"], "--precision"),
+        (["--margin", "-0.1"], "--margin"),
+        ([], "QUERIES"),
+    ],
+)
+def test_tune_bad_input(fake_db, monkeypatch, capsys, args, msg):
+    code, _, err = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), *args)
+    assert code == 2 and msg in err
+
+
+def test_tune_needs_enough_labelled_questions(tmp_path, fake_db, monkeypatch, capsys):
+    q = tmp_path / "few.jsonl"
+    q.write_text(json.dumps({"query": "reset password", "gold": ["pw"]}) + "\n")
+    code, _, err = _run(monkeypatch, capsys, "tune", str(q), "--db", str(fake_db))
+    assert code == 2 and "at least 20" in err

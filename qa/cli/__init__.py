@@ -9,7 +9,7 @@ import click
 from qa.cli.ask_cmds import ask, chat
 from qa.cli.kb_cmds import import_, index, list_, show, stats
 from qa.cli.model_cmds import models, train_vectors
-from qa.cli.quality_cmds import eval_, selftest
+from qa.cli.quality_cmds import eval_, selftest, tune
 from qa.errors import QAError
 
 
@@ -25,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (ask, chat, import_, index, list_, show, stats, models, train_vectors, eval_, selftest):
+for command in (ask, chat, import_, index, list_, show, stats, models, train_vectors, eval_, selftest, tune):
     cli.add_command(command)
 
 

@@ -112,3 +112,80 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
             click.echo(f"  ... and {len(result.failures) - len(shown)} more (--limit 0 lists all)")
     if not ok:
         raise SystemExit(1)
+
+
+@click.command()
+@click.argument("queries", type=click.Path(dir_okay=False), required=False)
+@db_option
+@json_option
+@click.option(
+    "--precision", type=float, help="Answer threshold: the lowest confidence whose answers reach this precision."
+)
+@click.option("--threshold", type=float, help="Set the answer threshold (0-1) by hand.")
+@click.option("--margin", type=float, help="Set the ambiguity margin by hand.")
+@click.option("--reset", is_flag=True, help="Drop hand-set thresholds and refit from the KB's own alternates.")
+def tune(
+    queries: str | None,
+    db: str | None,
+    as_json: bool,
+    precision: float | None,
+    threshold: float | None,
+    margin: float | None,
+    reset: bool,
+) -> None:
+    """Refit confidence and thresholds on labelled QUERIES, or set the thresholds by hand.
+
+    With QUERIES (the `qa eval` format), the calibration is fitted on them and kept as the KB
+    grows. Without, --precision refits the self-calibration for that precision.
+
+    \b
+    Example:
+      qa tune labelled.jsonl --db faq.db --precision 0.9
+      qa tune --db faq.db --threshold 0.6 --margin 0.4
+      qa tune --db faq.db --reset
+    """
+    from qa.cli.ask_cmds import open_bot
+    from qa.tuning import fit_labelled
+
+    for name, value in (("--precision", precision), ("--threshold", threshold)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise click.BadParameter("must be between 0 and 1", param_hint=name)
+    if margin is not None and margin < 0:
+        raise click.BadParameter("must be 0 or more", param_hint="--margin")
+    if not (queries or precision is not None or threshold is not None or margin is not None or reset):
+        raise click.UsageError("Give labelled QUERIES, --precision, --threshold, --margin or --reset.")
+    bot = open_bot(db)
+    if reset:
+        bot.kb.set_settings({"thresholds": None})
+    if queries:
+        from qa.evaluate import read_queries
+
+        cal = fit_labelled(bot, read_queries(queries), precision=precision, source=f"labelled:{queries}")
+        bot.set_calibration(cal)
+    elif precision is not None or reset:
+        kw = {} if precision is None else {"precision": precision}
+        bot.recalibrate(**kw)
+    overrides = dict(bot.kb.get_setting("thresholds", {}))
+    if threshold is not None:
+        overrides["answer_threshold"] = threshold
+    if margin is not None:
+        overrides["ambiguity_margin"] = margin
+    if threshold is not None or margin is not None:
+        bot.kb.set_settings({"thresholds": overrides})
+    cal = bot.calibration
+    out = {
+        "calibration": cal.source,
+        "examples": cal.n_examples,
+        "answer_threshold": cal.answer_threshold,
+        "ambiguity_margin": cal.ambiguity_margin,
+        "hand_set": overrides,
+    }
+    if as_json:
+        print_json(out)
+    else:
+        click.echo(
+            f"Calibration: {cal.source} ({cal.n_examples} examples). Answer threshold "
+            f"{cal.answer_threshold:.0%}, ambiguity margin {cal.ambiguity_margin:.2f}"
+            + (f"; hand-set: {overrides}" if overrides else "")
+            + "."
+        )
