@@ -5,7 +5,6 @@ Queries have the ../shared/data shape: {"query", "gold": [ids]}; gold [] means o
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import numpy as np
 
 from qa.answer import Answer
 from qa.errors import ImportFormatError, InputError
+from qa.kb.formats import jsonl_records
 
 
 @dataclass
@@ -33,6 +33,21 @@ class Outcome:
     confidence: float
 
 
+#: The metrics `qa eval` reports, in report order.
+METRIC_KEYS = (
+    "hit@1",
+    "mrr@10",
+    "recall@5",
+    "auroc",
+    "answered_accuracy",
+    "coverage",
+    "fallback_precision",
+    "fallback_recall",
+    "ambiguous_rate",
+    "ece",
+)
+
+
 def read_queries(path: str) -> list[Labelled]:
     try:
         lines = Path(path).read_bytes().decode("utf-8").splitlines()
@@ -41,13 +56,7 @@ def read_queries(path: str) -> list[Labelled]:
     except UnicodeDecodeError as e:
         raise ImportFormatError("not valid UTF-8", path=path) from e
     out = []
-    for n, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            d = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise ImportFormatError(f"not valid JSON ({e.msg})", line=n, path=path) from e
+    for n, d in jsonl_records(lines, path):
         if not isinstance(d, dict) or not isinstance(d.get("query"), str) or not d["query"].strip():
             raise ImportFormatError('expected {"query": text, "gold": [ids]}', line=n, path=path)
         gold = d.get("gold", [])

@@ -80,21 +80,7 @@ def kb_file(tmp_path: Path) -> Path:
     """A JSONL import file with the sample entries."""
     p = tmp_path / "kb.jsonl"
     p.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": e.id,
-                    "question": e.question,
-                    "answer": e.answer,
-                    "alternates": e.alternates,
-                    "lang": e.lang,
-                    "tags": e.tags,
-                },
-                ensure_ascii=False,
-            )
-            + "\n"
-            for e in ENTRIES
-        ),
+        "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in ENTRIES),
         encoding="utf-8",
     )
     return p

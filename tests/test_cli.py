@@ -68,14 +68,7 @@ def qa(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # 
 
 
 def record(e) -> dict:  # noqa: ANN001
-    return {
-        "id": e.id,
-        "question": e.question,
-        "answer": e.answer,
-        "alternates": e.alternates,
-        "lang": e.lang,
-        "tags": e.tags,
-    }
+    return e.to_dict()
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

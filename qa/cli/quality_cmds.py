@@ -23,7 +23,7 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
       qa eval queries.jsonl --db faq.db --json
     """
     from qa.cli.ask_cmds import open_bot
-    from qa.evaluate import confusions, metrics, read_queries, run
+    from qa.evaluate import METRIC_KEYS, confusions, metrics, read_queries, run
 
     labelled = read_queries(queries)
     bot = open_bot(db)
@@ -42,18 +42,7 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
         return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
     click.echo(f"{m['n']} questions, {m['n_out_of_scope']} out of scope; calibration: {m['calibration']}")
-    for key in (
-        "hit@1",
-        "mrr@10",
-        "recall@5",
-        "auroc",
-        "answered_accuracy",
-        "coverage",
-        "fallback_precision",
-        "fallback_recall",
-        "ambiguous_rate",
-        "ece",
-    ):
+    for key in METRIC_KEYS:
         click.echo(f"  {key:20s}{f(m[key])}")
     click.echo("Reliability (confidence bin: mean confidence vs. share correct):")
     for row in m["reliability"]:

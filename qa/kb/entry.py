@@ -26,6 +26,17 @@ class Entry:
         """The question first, then the alternates: every phrasing that retrieves this entry."""
         return [self.question, *self.alternates]
 
+    def to_dict(self) -> dict[str, object]:
+        """The record as import files hold it (the ../shared/data kb.jsonl shape, plus tags)."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "alternates": self.alternates,
+            "lang": self.lang,
+            "tags": self.tags,
+        }
+
     def content(self) -> tuple[object, ...]:
         """What an import compares to decide whether an entry changed (timestamps excluded)."""
         return (self.question, self.answer, tuple(self.alternates), self.lang, tuple(self.tags))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -75,6 +75,17 @@ def entry_from_dict(d: Any, line: int | None = None) -> Entry:
     )
 
 
+def jsonl_records(lines: Iterable[str], path: str | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for each non-blank line; ImportFormatError names a bad line."""
+    for n, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield n, json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ImportFormatError(f"not valid JSON ({e.msg})", line=n, path=path) from e
+
+
 def _check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
     seen: dict[str, int] = {}
     for line, e in entries:
@@ -86,16 +97,7 @@ def _check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
 
 def read_entries(f: TextIO, fmt: str) -> list[Entry]:
     if fmt == "jsonl":
-        out = []
-        for n, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                d = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise ImportFormatError(f"not valid JSON ({e.msg})", line=n) from e
-            out.append((n, entry_from_dict(d, n)))
-        return _check_unique(out)
+        return _check_unique([(n, entry_from_dict(d, n)) for n, d in jsonl_records(f)])
     if fmt in ("json", "yaml"):
         text = f.read()
         try:
@@ -143,17 +145,7 @@ def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
 
 
 def write_entries(entries: Iterable[Entry], f: TextIO, fmt: str) -> None:
-    rows = [
-        {
-            "id": e.id,
-            "question": e.question,
-            "answer": e.answer,
-            "alternates": e.alternates,
-            "lang": e.lang,
-            "tags": e.tags,
-        }
-        for e in entries
-    ]
+    rows = [e.to_dict() for e in entries]
     if fmt == "jsonl":
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
