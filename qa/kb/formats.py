@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -144,7 +144,7 @@ def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
     return _check_unique(out)
 
 
-def write_entries(entries: Iterable[Entry], f: TextIO, fmt: str) -> None:
+def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
     rows = [e.to_dict() for e in entries]
     if fmt == "jsonl":
         for r in rows:
@@ -159,8 +159,8 @@ def write_entries(entries: Iterable[Entry], f: TextIO, fmt: str) -> None:
     elif fmt in ("csv", "tsv"):
         w = csv.writer(f, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
         w.writerow(["id", "question", "answer", "alternates", "lang", "tags"])
-        for r in rows:
-            w.writerow([r["id"], r["question"], r["answer"], "|".join(r["alternates"]), r["lang"], "|".join(r["tags"])])
+        for e in entries:
+            w.writerow([e.id, e.question, e.answer, "|".join(e.alternates), e.lang, "|".join(e.tags)])
     else:
         raise InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
