@@ -268,6 +268,12 @@ class Bot:
             self._log(ans, ids)
         return ans
 
+    def feedback(self, question: str, entry_id: str, helpful: bool, *, source: str = "api") -> None:
+        """Record whether the answer from `entry_id` helped with `question` (shown by `qa stats`)."""
+        text, _ = clean_question(question)
+        self.kb.get(entry_id)  # NotFoundError for an unknown id
+        self.kb.add_feedback(text, entry_id, helpful, source)
+
     def _log(self, ans: Answer, ids: list[str]) -> None:
         # a KB we turn out not to be allowed to write: answering matters more than the log
         with contextlib.suppress(KBError):

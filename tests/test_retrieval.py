@@ -155,3 +155,26 @@ def test_drop_text_and_entry_hide_them():
     assert without < with_text
     assert index.score(qv, "", "en", drop_text=t).fused[owner] == pytest.approx(without, rel=1e-5)
     assert index.score(qv, "", "en", drop_entry=owner).fused[owner] < -1e8
+
+
+def test_cross_language_entries_rank_below_same_language_ones():
+    from qa.retrieval.index import CROSS_LANGUAGE_PENALTY, SearchIndex
+
+    v = np.eye(4, dtype=np.float32)
+    build = dict(
+        entry_ids=["en1", "zh1", "en2", "zh2"],
+        entry_tags=[[]] * 4,
+        texts=["a", "b", "c", "d"],
+        text_entry=np.arange(4),
+        vectors={"m": v},
+        languages={"m": frozenset({"*"})},
+        lexical=False,
+    )
+    q = {"m": np.array([0.6, 0.8, 0, 0], dtype=np.float32)}
+    mixed = SearchIndex.build(entry_langs=["en", "zh", "en", "zh"], **build)
+    plain = SearchIndex.build(entry_langs=["en", "zh", "en", "zh"], **{**build})
+    s_en = mixed.score(q, "", "en").fused
+    assert s_en.argmax() == 0  # zh1 matches better but the question is English
+    raw = plain.score(q, "", "fr").fused  # no entry in the question's language: no penalty
+    assert raw.argmax() == 1
+    assert s_en[1] == pytest.approx(raw[1] - CROSS_LANGUAGE_PENALTY)

@@ -11,7 +11,7 @@ import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 
-OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models"}
+OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models", "feedback"}
 
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
@@ -101,7 +101,25 @@ def _m003_revisions(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions]
+def _m004_feedback(db: sqlite_utils.Database) -> None:
+    """Feedback on answers: /good and /bad in the chat, a picked "did you mean" choice, the API."""
+    _run(
+        db,
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts TEXT NOT NULL,
+            question TEXT NOT NULL,
+            entry_id TEXT NOT NULL,
+            helpful INTEGER NOT NULL,                 -- 1 helpful, 0 not
+            source TEXT NOT NULL DEFAULT ''           -- chat | choice | api
+        );
+        CREATE INDEX feedback_entry ON feedback(entry_id)
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions, _m004_feedback]
 
 
 def current_version() -> int:

@@ -387,6 +387,21 @@ class KnowledgeBase:
                 [now(), question, lang, status, confidence, entry_id, json.dumps(suggestions)],
             )
 
+    def add_feedback(self, question: str, entry_id: str, helpful: bool, source: str = "") -> None:
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO feedback(ts, question, entry_id, helpful, source) VALUES (?, ?, ?, ?, ?)",
+                [now(), question, entry_id, int(helpful), source],
+            )
+
+    def feedback_counts(self) -> dict[str, tuple[int, int]]:
+        """entry id -> (helpful, not helpful)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT entry_id, sum(helpful), sum(1 - helpful) FROM feedback GROUP BY entry_id"
+            ).fetchall()
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
     def logged(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.db.query("SELECT * FROM log ORDER BY id DESC LIMIT ?", [limit]))

@@ -18,6 +18,10 @@ from qa.retrieval.lexical import LexicalIndex
 
 #: Weight of the normalised BM25 score beside the z-scored dense one (bench/explore_scoring.py).
 LEXICAL_WEIGHT = 0.5
+#: Subtracted from entries in another language than the question, when the KB has entries in the
+#: question's language: a bilingual KB answers in the language asked (its e5 cross-language scores
+#: ran above MiniLM's same-language ones for one-word English questions).
+CROSS_LANGUAGE_PENALTY = 1.5
 #: Entries per encoder whose texts are scored one by one after the centroid pass.
 CANDIDATES = 200
 NEG = np.float32(-1e9)
@@ -198,6 +202,16 @@ class SearchIndex:
             self._pos[key] = pos[ok]
         return self._pos[key]
 
+    def _other_language(self, qlang: str) -> np.ndarray | None:
+        """Entries in another language than `qlang`, if the KB also has entries in `qlang`."""
+        key = ("lang", qlang)
+        if key not in self._pos:
+            langs = np.array(self.entry_langs)
+            same = langs == qlang
+            self._pos[key] = ~same if same.any() and not same.all() else np.zeros(0, bool)
+        mask = self._pos[key]
+        return mask if len(mask) else None
+
     def score(
         self,
         qvecs: Mapping[str, np.ndarray],
@@ -270,6 +284,9 @@ class SearchIndex:
             s = CENTROID_WEIGHT * cent_pick + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
             dense[ent[pick]] = (s - sig.mu) / sig.sd
         fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
+        other = self._other_language(qlang)
+        if other is not None:
+            fused[other & (fused > NEG)] -= CROSS_LANGUAGE_PENALTY
         if drop_entry is not None:
             fused[drop_entry] = NEG
         return Scored(fused, dense, lex)
