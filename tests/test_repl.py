@@ -159,3 +159,18 @@ def test_session_ctrl_c_clears_and_ctrl_d_exits(bot, capsys):
 def test_session_add_prompts_for_a_choice(bot, capsys):
     out = drive(bot, "do you sell gift cards\r/add\r\r/quit\r", capsys)
     assert "Nothing added." in out
+
+
+def test_colour_only_on_a_colour_terminal(bot, monkeypatch):
+    from qa.cli.render import render, use_colour
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert use_colour(True) and not use_colour(False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_colour(True)
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert not use_colour(True)
+    ans = bot.ask("how do I reset my password")
+    assert "\x1b[" in render(ans, colour=True) and "\x1b[" not in render(ans, colour=False)

@@ -11,7 +11,8 @@ from qa.cli.common import bar
 
 
 def use_colour(stream_isatty: bool) -> bool:
-    return stream_isatty and not os.environ.get("NO_COLOR")
+    """Colour only on a terminal that has it, and never with NO_COLOR set (https://no-color.org)."""
+    return stream_isatty and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
 
 
 def render(ans: Answer, colour: bool = True) -> str:
