@@ -101,3 +101,19 @@ def shared_set(name: str) -> Path:
     if not (path / "kb.jsonl").exists():
         pytest.skip(f"../shared/data/{name} is not present")
     return path
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `qa ARGS` in-process through qa.cli.main (so errors map to exit codes): (code, stdout, stderr)."""
+    import sys
+
+    import qa.cli as c
+
+    monkeypatch.setattr(sys, "argv", ["qa", *map(str, args)])
+    code = 0
+    try:
+        c.main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err

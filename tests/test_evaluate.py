@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
 from qa.errors import ImportFormatError
 from qa.evaluate import Outcome, auroc, ece, metrics, read_queries
+from tests.conftest import run_cli
 
 
 def test_metrics_on_a_hand_made_case():
@@ -58,16 +58,7 @@ def test_read_queries_errors(tmp_path):
 
 
 def _run(monkeypatch, capsys, *args):
-    import qa.cli as c
-
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    code = 0
-    try:
-        c.main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(monkeypatch, capsys, *args)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 import click
 
 from qa.cli.ask_cmds import ask, chat
+from qa.cli.edit_cmds import add, alt, edit, history, rm, search, tag
 from qa.cli.kb_cmds import import_, index, list_, show, stats
 from qa.cli.model_cmds import models, train_vectors
 from qa.cli.quality_cmds import eval_, selftest, tune
@@ -25,7 +26,27 @@ def cli() -> None:
     """
 
 
-for command in (ask, chat, import_, index, list_, show, stats, models, train_vectors, eval_, selftest, tune):
+for command in (
+    ask,
+    chat,
+    import_,
+    index,
+    list_,
+    show,
+    stats,
+    models,
+    train_vectors,
+    eval_,
+    selftest,
+    tune,
+    add,
+    edit,
+    rm,
+    alt,
+    tag,
+    search,
+    history,
+):
     cli.add_command(command)
 
 

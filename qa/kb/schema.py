@@ -11,7 +11,7 @@ import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 
-OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models", "feedback"}
+OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models", "feedback", "history"}
 
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
@@ -119,7 +119,25 @@ def _m004_feedback(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions, _m004_feedback]
+def _m005_history(db: sqlite_utils.Database) -> None:
+    """What changed: one row per entry added, updated or removed, with the entry before and after."""
+    _run(
+        db,
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts TEXT NOT NULL,
+            entry_id TEXT NOT NULL,
+            action TEXT NOT NULL,                     -- added | updated | removed
+            before TEXT,                              -- JSON of the entry, NULL when added
+            after TEXT                                -- JSON of the entry, NULL when removed
+        );
+        CREATE INDEX history_entry ON history(entry_id)
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions, _m004_feedback, _m005_history]
 
 
 def current_version() -> int:

@@ -253,6 +253,8 @@ class KnowledgeBase:
             if replace:
                 keep = {e.id for e in entries}
                 gone = [i for i in self.ids() if i not in keep]
+                for old_entry in self.entries(gone):
+                    self._history(old_entry.id, "removed", old_entry, None, stamp)
                 for i in gone:
                     self.db.execute("DELETE FROM entries WHERE id = ?", [i])
                 counts["removed"] = len(gone)
@@ -263,6 +265,7 @@ class KnowledgeBase:
                     continue
                 counts["updated" if old else "added"] += 1
                 self._write_entry(e, created=old.created if old else stamp, updated=stamp)
+                self._history(e.id, "updated" if old else "added", old, e, stamp)
         return counts
 
     def _write_entry(self, e: Entry, *, created: str, updated: str) -> None:
@@ -297,9 +300,30 @@ class KnowledgeBase:
 
     def remove(self, entry_id: str) -> None:
         with self.atomic():
+            old = self.entries([entry_id])
             cur = self.db.execute("DELETE FROM entries WHERE id = ?", [entry_id])
             if cur.rowcount == 0:
                 raise NotFoundError(f"No entry with id {entry_id!r}. See the ids with: qa list")
+            self._history(entry_id, "removed", old[0], None, now())
+
+    def _history(self, entry_id: str, action: str, before: Entry | None, after: Entry | None, stamp: str) -> None:
+        def dump(e: Entry | None) -> str | None:
+            return None if e is None else json.dumps(e.to_dict(), ensure_ascii=False)
+
+        self.db.execute(
+            "INSERT INTO history(ts, entry_id, action, before, after) VALUES (?, ?, ?, ?, ?)",
+            [stamp, entry_id, action, dump(before), dump(after)],
+        )
+
+    def history(self, entry_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Changes, newest first (of one entry, or all)."""
+        where, args = ("WHERE entry_id = ?", [entry_id]) if entry_id else ("", [])
+        with self._lock:
+            rows = list(self.db.query(f"SELECT * FROM history {where} ORDER BY id DESC LIMIT ?", [*args, limit]))
+        for r in rows:
+            r["before"] = json.loads(r["before"]) if r["before"] else None
+            r["after"] = json.loads(r["after"]) if r["after"] else None
+        return rows
 
     # ---- texts and vectors -----------------------------------------------------------------
     def texts(self) -> list[tuple[str, str, str]]:
