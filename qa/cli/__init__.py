@@ -11,6 +11,7 @@ from qa.cli.edit_cmds import add, alt, edit, history, rm, search, tag
 from qa.cli.kb_cmds import import_, index, list_, show, stats
 from qa.cli.model_cmds import models, train_vectors
 from qa.cli.quality_cmds import eval_, selftest, tune
+from qa.cli.review_cmds import review, unanswered
 from qa.errors import QAError
 
 
@@ -46,6 +47,8 @@ for command in (
     tag,
     search,
     history,
+    unanswered,
+    review,
 ):
     cli.add_command(command)
 

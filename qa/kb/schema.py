@@ -137,7 +137,19 @@ def _m005_history(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_word_models, _m003_revisions, _m004_feedback, _m005_history]
+def _m006_log_resolution(db: sqlite_utils.Database) -> None:
+    """How a logged question was dealt with in `qa review`: NULL while open."""
+    _run(db, "ALTER TABLE log ADD COLUMN resolution TEXT")  # added:ID | alternate:ID | dismissed
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_initial,
+    _m002_word_models,
+    _m003_revisions,
+    _m004_feedback,
+    _m005_history,
+    _m006_log_resolution,
+]
 
 
 def current_version() -> int:

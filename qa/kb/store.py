@@ -411,6 +411,18 @@ class KnowledgeBase:
                 [now(), question, lang, status, confidence, entry_id, json.dumps(suggestions)],
             )
 
+    def open_log(self) -> list[dict[str, Any]]:
+        """Logged questions nobody has dealt with yet (oldest first)."""
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM log WHERE resolution IS NULL ORDER BY id"))
+        for r in rows:
+            r["suggestions"] = json.loads(r["suggestions"])
+        return rows
+
+    def resolve_log(self, ids: list[int], resolution: str) -> None:
+        with self.atomic():
+            self.db.conn.executemany("UPDATE log SET resolution = ? WHERE id = ?", [(resolution, i) for i in ids])
+
     def add_feedback(self, question: str, entry_id: str, helpful: bool, source: str = "") -> None:
         with self.atomic():
             self.db.execute(
