@@ -117,3 +117,24 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         code = e.code if isinstance(e.code, int) else 1
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+@pytest.fixture
+def ambiguous_bot(fake: FakeEncoder):  # noqa: ANN201 - a Bot
+    """Two near-identical entries and a calibration where a near tie is never confident alone, but
+    one of the two is: a vague question about them is 'ambiguous'."""
+    from qa.bot import Bot
+    from qa.kb.store import KnowledgeBase
+    from qa.retrieval.calibration import Calibration, Logistic
+
+    kb = KnowledgeBase.memory()
+    kb.upsert(
+        [
+            Entry("a", "reset password online", "A"),
+            Entry("b", "reset password offline", "B"),
+            Entry("c", "opening hours", "C"),
+        ]
+    )
+    bot = Bot(kb, [fake])
+    bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)
+    return bot

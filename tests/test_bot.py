@@ -10,7 +10,6 @@ from qa.bot import Bot
 from qa.errors import InputError, ModelMismatchError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
-from qa.retrieval.calibration import Calibration, Logistic
 
 
 @pytest.fixture
@@ -51,18 +50,8 @@ def test_fallback_text_is_configurable(bot):
     assert bot.ask("quantum chromodynamics lattice gauge").text == "Ask a human."
 
 
-def test_ambiguous_when_two_entries_are_close(fake):
-    kb = KnowledgeBase.memory()
-    kb.upsert(
-        [
-            Entry("a", "reset password online", "A"),
-            Entry("b", "reset password offline", "B"),
-            Entry("c", "opening hours", "C"),
-        ]
-    )
-    bot = Bot(kb, [fake])
-    # a calibration where a near tie is never confident alone but one of two is
-    bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)
+def test_ambiguous_when_two_entries_are_close(ambiguous_bot):
+    bot = ambiguous_bot
     ans = bot.ask("reset password")
     assert ans.status == "ambiguous"
     assert {s.entry_id for s in ans.suggestions[:2]} == {"a", "b"}

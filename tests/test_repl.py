@@ -9,10 +9,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from qa.bot import Bot
-from qa.kb.entry import Entry
-from qa.kb.store import KnowledgeBase
 from qa.repl import COMMANDS, Chat, run_repl
-from qa.retrieval.calibration import Calibration, Logistic
 
 
 @pytest.fixture
@@ -76,17 +73,8 @@ def test_numbered_choice_after_fallback_and_bad_numbers(bot):
     assert feedback_rows(bot)[-1][1:] == (first, 1, "choice")
 
 
-def test_ambiguous_choice_records_feedback(fake):
-    kb = KnowledgeBase.memory()
-    kb.upsert(
-        [
-            Entry("a", "reset password online", "A"),
-            Entry("b", "reset password offline", "B"),
-            Entry("c", "opening hours", "C"),
-        ]
-    )
-    bot = Bot(kb, [fake])
-    bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)
+def test_ambiguous_choice_records_feedback(ambiguous_bot):
+    bot, kb = ambiguous_bot, ambiguous_bot.kb
     chat = Chat(bot)
     out = chat.handle("reset password")
     assert "Did you mean" in out and "1)" in out and "2)" in out
