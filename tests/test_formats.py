@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
-from qa.kb.formats import detect_format, read_entries, read_file, write_entries
+from qa.kb.formats import FORMATS, detect_format, read_entries, read_file, write_entries
+from qa.kb.formats_azure import HEADER as AZURE_HEADER
 
 
 def test_jsonl_shared_data_shape():
@@ -76,26 +77,239 @@ def test_yaml_error_has_line():
     assert info.value.line is not None
 
 
-_text = (
+# --- CSV/TSV: alternates as extra rows sharing an id ---
+
+
+def test_csv_extra_rows_sharing_an_id_are_alternates():
+    text = (
+        "id,question,answer,alternates,tags\n"
+        "pw,Reset my password?,Click it.,forgot it,account\n"
+        "hours,Opening hours?,9 to 5.,,\n"
+        "pw,password reset,,,web\n"
+        "pw,change my password,Click it.,new password|other one,\n"
+    )
+    pw, hours = read_entries(io.StringIO(text), "csv")
+    assert pw.id == "pw" and pw.answer == "Click it."
+    assert pw.alternates == ["forgot it", "password reset", "change my password", "new password", "other one"]
+    assert pw.tags == ["account", "web"] and hours.alternates == []
+    (e,) = read_entries(io.StringIO("id\tquestion\tanswer\na\tQ?\t\na\tq2\tThe answer.\n"), "tsv")
+    assert (e.answer, e.alternates) == ("The answer.", ["q2"])  # the first non-empty answer counts
+
+
+def test_csv_extra_row_with_another_answer_is_a_duplicate_id():
+    text = "id,question,answer\na,Q?,One.\nb,R?,Two.\n\na,q2,Three.\n"
+    with pytest.raises(ImportFormatError, match="duplicate id 'a' with another answer .first on line 2") as info:
+        read_entries(io.StringIO(text), "csv")
+    assert info.value.line == 5
+    with pytest.raises(ImportFormatError, match="question") as info:
+        read_entries(io.StringIO("id,question,answer\na,Q?,One.\na,,\n"), "csv")
+    assert info.value.line == 3
+
+
+def test_csv_line_numbers_count_quoted_newlines():
+    text = 'id,question,answer\na,Q?,"two\nlines"\nb,,x\n'
+    with pytest.raises(ImportFormatError) as info:
+        read_entries(io.StringIO(text), "csv")
+    assert info.value.line == 4
+
+
+def test_csv_writer_refuses_a_pipe_it_would_split():
+    with pytest.raises(InputError, match="'\\|'.*jsonl"):
+        write_entries([Entry("a", "Q?", "A.", [], "en", ["x|y"])], io.StringIO(), "csv")
+
+
+# --- Markdown ---
+
+MD = """# Our FAQ
+
+## How do I reset my password?
+Id: pw
+Tags: account, "web, mobile"
+
+Click **Forgot password**.
+
+  - then check your mail
+\\## Not a heading
+### A sub-heading stays
+
+Also:
+- I forgot my password
+* password reset
+
+## 口罩应该怎么戴
+Lang: zh
+有颜色的一面朝外。
+## 🎉🎉
+## How do I reset my password?
+"""
+
+
+def test_md_reads_headings_metadata_body_and_alternates():
+    pw, mask, party, pw2 = read_entries(io.StringIO(MD), "md")
+    assert (pw.id, pw.question, pw.tags) == ("pw", "How do I reset my password?", ["account", "web, mobile"])
+    assert pw.answer == (
+        "Click **Forgot password**.\n\n  - then check your mail\n## Not a heading\n### A sub-heading stays"
+    )
+    assert pw.alternates == ["I forgot my password", "password reset"] and pw.lang == "en"
+    assert (mask.id, mask.lang, mask.answer) == ("口罩应该怎么戴", "zh", "有颜色的一面朝外。")
+    assert (party.id, party.answer) == ("md-3", "")  # no letters for a slug
+    assert pw2.id == "how-do-i-reset-my-password"  # made ids are unique and deterministic
+
+
+def test_md_made_ids_avoid_given_ones():
+    text = "## Hello world\n## Hello world\nId: hello-world-2\n## Hello, world!\n"
+    assert [e.id for e in read_entries(io.StringIO(text), "md")] == ["hello-world", "hello-world-2", "hello-world-3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "msg"),
+    [
+        ("Some text\n## Q\n", 1, "before the first entry"),
+        ("# Title\n\nintro\n## Q\n", 3, "before the first entry"),
+        ("## Q\nA.\n##\nB.\n", 3, "empty '##' heading"),
+        ("## Q\nA.\n##   \n", 3, "empty '##' heading"),
+        ("## Q\nA.\n\nAlso:\n- one\n\nmore text\n", 7, "only '- alternate' lines may follow 'Also:' .line 4"),
+        ("## Q\nId: a\nTags: x\nId: b\n", 4, "second 'Id:' line"),
+        ("## Q\nId: a\n## R\nId: a\n", 4, "duplicate id 'a'"),
+    ],
+)
+def test_md_errors_name_the_line(text, line, msg):
+    with pytest.raises(ImportFormatError, match=msg) as info:
+        read_entries(io.StringIO(text), "md")
+    assert info.value.line == line
+
+
+def test_md_file_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "faq.md"
+    p.write_text("\ufeff## Q\nA.\n## \n", encoding="utf-8")
+    assert detect_format(str(p)) == "md" and detect_format("x.markdown") == "md"
+    with pytest.raises(ImportFormatError, match=r"faq\.md:3: empty"):
+        read_file(str(p))
+
+
+def test_md_writer_escapes_structure_in_answers_and_refuses_multiline_questions():
+    e = Entry("a", "Q?", "## looks like a heading\nAlso:\n\\Also:\n- item", ["alt"], "en", ['say "hi"', "a, b"])
+    buf = io.StringIO()
+    write_entries([e], buf, "md")
+    assert "\\## looks like" in buf.getvalue() and "\n\\Also:\n\\\\Also:\n" in buf.getvalue()
+    assert 'Tags: "say ""hi""", "a, b"' in buf.getvalue()
+    buf.seek(0)
+    (got,) = read_entries(buf, "md")
+    assert got.content() == e.content()
+    with pytest.raises(InputError, match="spans several lines.*jsonl"):
+        write_entries([Entry("b", "two\nlines", "A.")], io.StringIO(), "md")
+
+
+# --- Azure QnA Maker TSV ---
+
+AZURE = (
+    "Question\tAnswer\tSource\tMetadata\tSuggestedQuestions\tIsContextOnly\tPrompts\tQnA Id\n"
+    'Symptoms?\tFever.\\n\\n* cough\tEditorial\tarea:health|Audience:Adults\t[]\tfalse\t[{"qnaId":2}]\t1\n'
+    "What are the symptoms?\tFever.\\n\\n* cough\tEditorial\tarea:health|Audience:Adults\t[]\tfalse\t[]\t1\n"
+    "When to isolate?\tAt once.\thttps://example.org/x\t\t[]\tfalse\t[]\t2\n"
+    "What do I do?\t\thttps://example.org/x\t\t[]\tfalse\t[]\t2\n"
+)
+
+
+def test_azure_rows_sharing_a_qna_id_are_one_entry():
+    sym, iso = read_entries(io.StringIO(AZURE), "azure")
+    assert (sym.id, sym.question, sym.alternates) == ("1", "Symptoms?", ["What are the symptoms?"])
+    assert sym.answer == "Fever.\n\n* cough" and sym.tags == ["area:health", "Audience:Adults"]
+    assert (iso.id, iso.answer, iso.alternates) == ("2", "At once.", ["What do I do?"])
+
+
+def test_azure_without_id_column_groups_by_answer_and_source():
+    text = (
+        "question\tanswer\tsource\tmetadata\n"
+        "Hours?\t9 to 5.\tEditorial\tqa_id:hours|qa_lang:zh|qa_tag:shop\n"
+        "Reset?\tClick it.\tEditorial\t\n"
+        "When are you open?\t9 to 5.\tEditorial\t\n"
+        "Other source?\t9 to 5.\tfaq.html\t\n"
+    )
+    hours, reset, other = read_entries(io.StringIO(text), "azure")
+    assert (hours.id, hours.lang, hours.tags, hours.alternates) == ("hours", "zh", ["shop"], ["When are you open?"])
+    assert (reset.id, reset.lang, other.id) == ("reset", "en", "other-source")
+
+
+_AZ = "Question\tAnswer\tSource\tMetadata\tqna_id\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "msg"),
+    [
+        (_AZ + "Q\tA\t\t\t1\nR\tB\t\t\t1\n", 3, "another answer here than on line 2"),
+        (_AZ + "Q\tA\t\t\t1\n\t\t\t\t2\n", 3, "empty Question"),
+        (_AZ + "Q\tA\t\t\t1\textra\n", 2, "more cells than header"),
+        ("id\tquestion\tanswer\n", 1, "no Source, Metadata column.*--format tsv"),
+        (_AZ + "Q\tA\t\tqa_id:a\t1\nR\tA\t\tqa_id:b\t1\n", 3, "disagree on qa_id"),
+        ("Question\tAnswer\tSource\tMetadata\nQ\tA\t\tqa_id:a\nR\tB\t\tqa_id:a\n", 3, "duplicate id 'a'"),
+    ],
+)
+def test_azure_errors_name_the_line(text, line, msg):
+    with pytest.raises(ImportFormatError, match=msg) as info:
+        read_entries(io.StringIO(text), "azure")
+    assert info.value.line == line
+
+
+def test_azure_writes_the_export_layout_and_is_not_detected_from_tsv():
+    e = Entry("pw", "Reset?", "Line one\nC:\\new\tx", ["Forgot it"], "en", ["area:account", "plain"])
+    buf = io.StringIO()
+    write_entries([e], buf, "azure")
+    header, first, second, end = buf.getvalue().split("\n")
+    assert header.split("\t") == list(AZURE_HEADER) and end == ""
+    assert first.split("\t") == [
+        "Reset?",
+        "Line one\\nC:\\\\new\\tx",
+        "Editorial",
+        "area:account|qa_tag:plain|qa_id:pw",
+        "[]",
+        "false",
+        "[]",
+        "1",
+    ]
+    assert second.startswith("Forgot it\t") and second.endswith("\t1")
+    assert detect_format("kb.tsv") == "tsv"
+    with pytest.raises(InputError, match="'\\|'"):
+        write_entries([Entry("a|b", "Q?")], io.StringIO(), "azure")
+
+
+# --- Lossless round trip, every format ---
+
+_UNICODE = ["口罩应该怎么戴", "新冠 🦠 症状?", "café crème brûlée", "Ünïcödé ñ", "emoji 🎉👍🏽", "日本語とEnglish"]
+_plain = (
     st.text(
         alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="|"), min_size=1, max_size=30
     )
     .map(str.strip)
     .filter(bool)
 )
+# One-line, non-empty, trimmed texts without '|' (the CSV list separator). No other restriction: texts
+# starting with '#', '-', 'Also:', 'Id:', quotes or backslashes are part of what every format must carry.
+_text = st.one_of(_plain, st.sampled_from(_UNICODE), st.sampled_from(["#x", "- y", "Also:", "Id: 3", '"q"', "a\\nb"]))
+_line = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30),
+    st.sampled_from(["## heading", "Also:", "\\Also:", "- item", "Id: z", "", "   ", "\t\\t", "# h1"]),
+    st.sampled_from(_UNICODE),
+)
+_answer = st.lists(_line, max_size=5).map("\n".join).map(str.strip)
 _entry = st.builds(
     Entry,
     id=_text,
     question=_text,
-    answer=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(str.strip),
+    answer=_answer,
     alternates=st.lists(_text, max_size=4, unique=True),
     lang=st.sampled_from(["en", "zh"]),
-    tags=st.lists(_text, max_size=2, unique=True),
+    tags=st.lists(st.one_of(_text, st.sampled_from(["k:v", "qa_id:9", "qa_tag:t", "a, b"])), max_size=3, unique=True),
 )
+ALL_FORMATS = ["jsonl", "json", "yaml", "csv", "tsv", "md", "azure"]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(_entry, max_size=5, unique_by=lambda e: e.id), st.sampled_from(["jsonl", "json", "yaml", "csv", "tsv"]))
+def test_every_format_is_round_tripped():
+    assert sorted(ALL_FORMATS) == sorted(FORMATS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_entry, max_size=5, unique_by=lambda e: e.id), st.sampled_from(ALL_FORMATS))
 def test_export_import_round_trip(entries, fmt):
     for e in entries:  # an alternate equal to the question is dropped on import by design
         e.alternates = [a for a in e.alternates if a != e.question]
@@ -103,4 +317,13 @@ def test_export_import_round_trip(entries, fmt):
     write_entries(entries, buf, fmt)
     buf.seek(0)
     got = read_entries(buf, fmt)
-    assert [g.content() for g in got] == [e.content() for e in entries]
+    assert [(g.id, g.content()) for g in got] == [(e.id, e.content()) for e in entries]
+
+
+def test_round_trip_through_a_file(tmp_path, entries):
+    for fmt in ALL_FORMATS:
+        p = tmp_path / f"kb.{fmt}"
+        with p.open("w", encoding="utf-8", newline="") as f:
+            write_entries(entries, f, fmt)
+        got = read_file(str(p), fmt)
+        assert [(g.id, g.content()) for g in got] == [(e.id, e.content()) for e in entries], fmt

@@ -8,6 +8,7 @@ import click
 
 from qa.cli.ask_cmds import ask, chat
 from qa.cli.edit_cmds import add, alt, edit, history, rm, search, tag
+from qa.cli.export_cmd import export
 from qa.cli.kb_cmds import import_, index, list_, show, stats
 from qa.cli.model_cmds import models, train_vectors
 from qa.cli.quality_cmds import eval_, selftest, tune
@@ -49,6 +50,7 @@ for command in (
     history,
     unanswered,
     review,
+    export,
 ):
     cli.add_command(command)
 

@@ -29,7 +29,8 @@ def import_(
     silent: bool,
     as_json: bool,
 ) -> None:
-    """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV or YAML; - for stdin), then embed them.
+    """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV, YAML, Markdown, or an Azure QnA TSV export
+    with --format azure; - for stdin), then embed them.
 
     Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
     line stops the import with its line number and nothing is written; so does Ctrl-C.

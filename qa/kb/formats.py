@@ -1,7 +1,10 @@
-"""Reading and writing entries: JSONL (the ../shared/data format), CSV/TSV and YAML.
+"""Reading and writing entries: JSONL (the ../shared/data format), JSON, CSV/TSV, YAML, Markdown
+(formats_md) and the Azure QnA Maker TSV export (formats_azure).
 
 Readers are all-or-nothing: they parse the whole file first and raise ImportFormatError with the
-line number of the first bad row, so nothing is written from a malformed file.
+line number of the first bad row, so nothing is written from a malformed file. Writers are
+lossless: reading back what they wrote gives the same entries, or they raise InputError naming the
+entry a format cannot hold.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,7 +21,7 @@ from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
 from qa.text import detect_lang
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "yaml")
+FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure")
 _EXT = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -26,7 +30,9 @@ _EXT = {
     ".tsv": "tsv",
     ".yaml": "yaml",
     ".yml": "yaml",
-}
+    ".md": "md",
+    ".markdown": "md",
+}  # azure files end in .tsv too: they are read as azure only when asked with --format azure
 
 
 def detect_format(path: str) -> str:
@@ -86,7 +92,32 @@ def jsonl_records(lines: Iterable[str], path: str | None = None) -> Iterator[tup
             raise ImportFormatError(f"not valid JSON ({e.msg})", line=n, path=path) from e
 
 
-def _check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
+def _slug(text: str) -> str:
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:60].strip("-")
+
+
+def fill_ids(ids: Sequence[str | None], questions: Sequence[str], prefix: str) -> list[str]:
+    """Keep the given ids; make the missing ones from the question (a slug, else `prefix-<n>`).
+
+    Deterministic, and unique: a made id never equals a given id or another made one.
+    """
+    taken = {i for i in ids if i}
+    out: list[str] = []
+    for n, (given, question) in enumerate(zip(ids, questions, strict=True), start=1):
+        if given:
+            out.append(given)
+            continue
+        base = _slug(question) or f"{prefix}-{n}"
+        made, k = base, 1
+        while made in taken:
+            k += 1
+            made = f"{base}-{k}"
+        taken.add(made)
+        out.append(made)
+    return out
+
+
+def check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
     seen: dict[str, int] = {}
     for line, e in entries:
         if e.id in seen:
@@ -97,7 +128,7 @@ def _check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
 
 def read_entries(f: TextIO, fmt: str) -> list[Entry]:
     if fmt == "jsonl":
-        return _check_unique([(n, entry_from_dict(d, n)) for n, d in jsonl_records(f)])
+        return check_unique([(n, entry_from_dict(d, n)) for n, d in jsonl_records(f)])
     if fmt in ("json", "yaml"):
         text = f.read()
         try:
@@ -118,30 +149,58 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
             return []
         if not isinstance(data, list):
             raise ImportFormatError(f"expected a list of entries, got {type(data).__name__}", line=1)
-        return _check_unique(
-            [(i + 1, entry_from_dict(d, None if fmt == "yaml" else i + 1)) for i, d in enumerate(data)]
-        )
+        return check_unique([(i + 1, entry_from_dict(d, None if fmt == "yaml" else i + 1)) for i, d in enumerate(data)])
     if fmt in ("csv", "tsv"):
         return _read_table(f, "\t" if fmt == "tsv" else ",")
-    raise InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    if fmt == "md":
+        from qa.kb.formats_md import read_md
+
+        return read_md(f)
+    if fmt == "azure":
+        from qa.kb.formats_azure import read_azure
+
+        return read_azure(f)
+    raise _unknown(fmt)
+
+
+def _unknown(fmt: str) -> InputError:
+    return InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
 def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
-    reader = csv.DictReader(f, delimiter=delimiter)
-    fields = [c.strip().lower() for c in (reader.fieldnames or [])]
+    """One entry per row; a later row with the same id adds its question as an alternate."""
+    reader = csv.reader(f, delimiter=delimiter)
+    fields = [c.strip().lower() for c in next(reader, [])]
     if "question" not in fields:
         raise ImportFormatError("the header row needs at least 'question' (and 'id', 'answer')", line=1)
-    reader.fieldnames = fields
-    out: list[tuple[int, Entry]] = []
-    for row in reader:
-        n = reader.line_num
-        if None in row:
+    out: list[Entry] = []
+    first: dict[str, tuple[int, Entry]] = {}  # id -> (line, entry)
+    end = reader.line_num
+    for cells in reader:
+        n, end = end + 1, reader.line_num  # n: the line the row starts on
+        if not cells:
+            continue
+        if len(cells) > len(fields):
             raise ImportFormatError(f"more cells than header columns ({len(fields)})", line=n)
-        d: dict[str, Any] = {k: (v or "").strip() for k, v in row.items()}
-        if not d.get("id"):
-            d["id"] = str(len(out) + 1) if "id" not in fields else ""
-        out.append((n, entry_from_dict(d, n)))
-    return _check_unique(out)
+        d: dict[str, Any] = {k: v.strip() for k, v in zip(fields, cells, strict=False)}
+        if "id" not in fields:
+            d["id"] = str(len(out) + 1)
+        row = entry_from_dict(d, n)
+        if row.id not in first:
+            first[row.id] = (n, row)
+            out.append(row)
+            continue
+        line, e = first[row.id]
+        if d.get("answer") and e.answer and row.answer != e.answer:
+            raise ImportFormatError(
+                f"duplicate id {row.id!r} with another answer (first on line {line}). A row that repeats an "
+                "id adds its question as an alternate: leave its answer empty or the same",
+                line=n,
+            )
+        e.answer = e.answer or row.answer
+        e.alternates = [a for a in dict.fromkeys([*e.alternates, *row.texts()]) if a != e.question]
+        e.tags = list(dict.fromkeys([*e.tags, *row.tags]))
+    return out
 
 
 def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
@@ -157,12 +216,32 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
 
         yaml.safe_dump(rows, f, allow_unicode=True, sort_keys=False)
     elif fmt in ("csv", "tsv"):
+        _check_no_pipes(entries, fmt)
         w = csv.writer(f, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
         w.writerow(["id", "question", "answer", "alternates", "lang", "tags"])
         for e in entries:
             w.writerow([e.id, e.question, e.answer, "|".join(e.alternates), e.lang, "|".join(e.tags)])
+    elif fmt == "md":
+        from qa.kb.formats_md import write_md
+
+        write_md(entries, f)
+    elif fmt == "azure":
+        from qa.kb.formats_azure import write_azure
+
+        write_azure(entries, f)
     else:
-        raise InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+        raise _unknown(fmt)
+
+
+def _check_no_pipes(entries: Sequence[Entry], fmt: str) -> None:
+    for e in entries:
+        for what, texts in (("alternate", e.alternates), ("tag", e.tags)):
+            bad = next((t for t in texts if "|" in t), None)
+            if bad is not None:
+                raise InputError(
+                    f"Entry {e.id!r} has a {what} with '|' ({bad!r}), which {fmt} uses as a separator. "
+                    "Export as jsonl, json or yaml instead."
+                )
 
 
 def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> list[Entry]:
