@@ -56,3 +56,38 @@ def add_entry(
         raise InputError(f"An entry with id {entry.id!r} exists already. Pick another id.")
     kb.upsert([entry])
     return entry
+
+
+def merge_preview(keep: Entry, gone: Entry) -> list[str]:
+    """The texts of `gone` that merging it into `keep` adds as alternates: its question and
+    alternates, less those `keep` already has (compared with case, punctuation and spacing folded)."""
+    from qa.problems import normalise_text
+
+    seen = {normalise_text(t) for t in keep.texts()}
+    added = []
+    for text in gone.texts():
+        key = normalise_text(text)
+        if key not in seen:
+            seen.add(key)
+            added.append(text)
+    return added
+
+
+def merge(kb: KnowledgeBase, keep_id: str, remove_id: str) -> Entry:
+    """Fold entry `remove_id` into `keep_id` and remove it, in one transaction.
+
+    Its question and alternates become alternates of `keep_id` (see merge_preview), whose answer
+    stays; its tags are added; its feedback and log rows point to `keep_id`. On any error the KB is
+    left as it was.
+    """
+    if keep_id == remove_id:
+        raise InputError(f"Cannot merge entry {keep_id!r} into itself: give two different ids.")
+    with kb.atomic():
+        keep = kb.get(keep_id)
+        gone = kb.get(remove_id)
+        keep.alternates.extend(merge_preview(keep, gone))
+        keep.tags.extend(t for t in gone.tags if t not in keep.tags)
+        kb.upsert([keep])
+        kb.remove(remove_id)
+        kb.repoint(remove_id, keep_id)  # its feedback and logged suggestions now count for `keep_id`
+    return keep

@@ -11,6 +11,7 @@ from qa.cli.edit_cmds import add, alt, edit, history, rm, search, tag
 from qa.cli.export_cmd import export
 from qa.cli.kb_cmds import import_, index, list_, show, stats
 from qa.cli.model_cmds import models, train_vectors
+from qa.cli.problem_cmds import check, conflicts, dupes, merge
 from qa.cli.quality_cmds import eval_, selftest, tune
 from qa.cli.review_cmds import review, unanswered
 from qa.errors import QAError
@@ -51,6 +52,10 @@ for command in (
     unanswered,
     review,
     export,
+    dupes,
+    merge,
+    conflicts,
+    check,
 ):
     cli.add_command(command)
 

@@ -411,6 +411,18 @@ class KnowledgeBase:
                 [now(), question, lang, status, confidence, entry_id, json.dumps(suggestions)],
             )
 
+    def repoint(self, old_id: str, new_id: str) -> None:
+        """Make feedback and logged questions about entry `old_id` refer to `new_id` (after a merge)."""
+        with self.atomic():
+            self.db.execute("UPDATE feedback SET entry_id = ? WHERE entry_id = ?", [new_id, old_id])
+            self.db.execute("UPDATE log SET entry_id = ? WHERE entry_id = ?", [new_id, old_id])
+            rows = self.db.execute(
+                "SELECT id, suggestions FROM log WHERE suggestions LIKE ?", [f'%"{old_id}"%']
+            ).fetchall()
+            for row_id, raw in rows:
+                ids = list(dict.fromkeys(new_id if i == old_id else i for i in json.loads(raw)))
+                self.db.execute("UPDATE log SET suggestions = ? WHERE id = ?", [json.dumps(ids), row_id])
+
     def open_log(self) -> list[dict[str, Any]]:
         """Logged questions nobody has dealt with yet (oldest first)."""
         with self._lock:
