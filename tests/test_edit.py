@@ -121,3 +121,24 @@ def test_editing_needs_an_existing_db(tmp_path, qa):
     assert code == 4 and "qa import" in err
     code, _, err = qa("add", "q", "a")
     assert code == 2 and "--db" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["add", "a new question", "an answer"],
+        ["alt", "add", "pw", "lost my login"],
+        ["tag", "pw", "x"],
+        ["rm", "pw", "--yes"],
+        ["edit", "pw", "--answer", "x"],
+    ],
+)
+def test_edits_on_a_read_only_kb_fail_clearly(db, qa, monkeypatch, args):
+    import os
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(db) and mode == os.W_OK else real(p, mode))
+    before = rows(db, "SELECT * FROM entries ORDER BY id")
+    code, _, err = qa(*args, "--db", db)
+    assert code == 4 and "read-only" in err
+    assert rows(db, "SELECT * FROM entries ORDER BY id") == before
