@@ -103,13 +103,17 @@ def shared_set(name: str) -> Path:
     return path
 
 
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: object, stdin: object = None
+) -> tuple[int, str, str]:
     """Run `qa ARGS` in-process through qa.cli.main (so errors map to exit codes): (code, stdout, stderr)."""
     import sys
 
     import qa.cli as c
 
     monkeypatch.setattr(sys, "argv", ["qa", *map(str, args)])
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", stdin)
     code = 0
     try:
         c.main()

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 
 import pytest
 
-import qa.cli
 from qa.kb.entry import Entry
 from qa.kb.formats import read_entries, read_file
 from qa.kb.store import KnowledgeBase
+from tests.conftest import run_cli
 
 
 def _run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    code = 0
-    try:
-        qa.cli.main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(monkeypatch, capsys, *args)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.problems import DupePair, conflicts, dupes, jaccard, nearest, normalise_text, used_entries
-from tests.conftest import ENTRIES, shared_set
+from tests.conftest import ENTRIES, run_cli, shared_set
 
 #: A paraphrase of "how do I reset my password" (fake cosine .92) and a copy of an alternate of
 #: "hours" ("opening times") that only differs in case and punctuation.
@@ -24,18 +23,7 @@ EXACT = Entry("hours2", "Opening times!", "We are open 9 to 5, Monday to Friday.
 
 
 def _run(monkeypatch, capsys, *args, stdin=None):
-    import qa.cli as c
-
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", stdin)
-    code = 0
-    try:
-        c.main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(monkeypatch, capsys, *args, stdin=stdin)
 
 
 def _write(path, entries):
