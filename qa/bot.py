@@ -123,7 +123,7 @@ class Bot:
             stored = self.kb.get_setting("calibration")
             cal = Calibration.from_json(stored["fit"]) if stored else None
             norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
-            n_texts = len(self.kb.texts())
+            n_texts = self.kb.count_texts()  # not kb.texts(): load_index reads those once, below
             labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
             stale = (
                 not stored

@@ -191,6 +191,15 @@ class KnowledgeBase:
         with self._lock:
             return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
+    def count_texts(self) -> int:
+        """Questions plus alternates."""
+        with self._lock:
+            return int(
+                self.db.execute("SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM alternates)").fetchone()[
+                    0
+                ]
+            )
+
     def ids(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self.db.execute("SELECT id FROM entries ORDER BY rowid")]
