@@ -164,3 +164,26 @@ def test_stored_calibration_is_reused_not_refitted(tmp_path, fake, entries, monk
 
     monkeypatch.setattr("qa.bot.calibrate_from_kb", refit)
     Bot(KnowledgeBase(path), [fake]).ask("how long does shipping take")
+
+
+def test_logging_and_feedback_do_not_reload_the_index(tmp_path, fake, entries, monkeypatch):
+    """A server logs unanswered questions and feedback from several processes: neither may make the
+    others (or itself) reload the whole index; a change to an entry must."""
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).upsert(entries)
+    bot = Bot(KnowledgeBase(path), [fake])
+    loads = []
+    import qa.bot as bot_module
+
+    real = bot_module.load_index
+    monkeypatch.setattr(bot_module, "load_index", lambda *a, **k: loads.append(1) or real(*a, **k))
+    other = KnowledgeBase(path)
+    bot.ask("zzz qqq completely unrelated")  # logged by this connection
+    other.log_question("x", lang="en", status="fallback", confidence=0.1, entry_id=None, suggestions=[])
+    other.add_feedback("q", entries[0].id, True)
+    bot.feedback("q", entries[0].id, False)
+    bot.ask("how do I reset my password")
+    assert loads == []
+    other.upsert([Entry("new", "do you sell gift cards", "Yes, in store.", ["gift card"], "en")])
+    assert bot.ask("do you sell gift cards").entry_id == "new"
+    assert loads == [1]

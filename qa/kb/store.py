@@ -6,6 +6,7 @@ failure or Ctrl-C part way leaves the file as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -53,6 +54,8 @@ class KnowledgeBase:
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False, create: bool = True):
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
+        self._seen: tuple[int, int] = (-1, -1)
+        self._content = 0
         try:
             if self.path is None:
                 conn = sqlite3.connect(":memory:", check_same_thread=False)
@@ -157,11 +160,31 @@ class KnowledgeBase:
         self.db.conn.close()
 
     def data_version(self) -> int:
-        """Changes when any connection commits a write; cheap to poll before each question."""
+        """Changes when what answers depend on changes: entries, alternates, vectors, settings, word
+        models - by any connection. Writes to the log, feedback and history do not count, so a server
+        that logs unanswered questions does not reload its index after each of them.
+
+        Cheap to poll before each question: `PRAGMA data_version` first, and the content fingerprint
+        (a few aggregate queries) only after some connection wrote something.
+        """
         with self._lock:
             other = self.db.execute("PRAGMA data_version").fetchone()[0]
-            own = self.db.conn.total_changes
-        return int(other) * 1_000_003 + int(own)
+            seen = (int(other), self.db.conn.total_changes)
+            if seen != self._seen:
+                self._seen = seen
+                self._content = self._fingerprint()
+            return self._content
+
+    def _fingerprint(self) -> int:
+        row = self.db.execute(
+            "SELECT (SELECT coalesce(max(revision), 0) FROM entries), (SELECT count(*) FROM entries), "
+            "(SELECT count(*) FROM alternates), (SELECT coalesce(max(rowid), 0) FROM vectors), "
+            "(SELECT count(*) FROM vectors), (SELECT count(*) FROM word_models), "
+            "(SELECT coalesce(max(rowid), 0) FROM word_models)"
+        ).fetchone()
+        settings = self.db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+        digest = hashlib.md5(repr((tuple(row), settings)).encode(), usedforsecurity=False).digest()
+        return int.from_bytes(digest[:7], "little")
 
     # ---- settings --------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
