@@ -14,6 +14,7 @@ from qa.cli.model_cmds import models, train_vectors
 from qa.cli.problem_cmds import check, conflicts, dupes, merge
 from qa.cli.quality_cmds import eval_, selftest, tune
 from qa.cli.review_cmds import review, unanswered
+from qa.cli.serve_cmd import serve
 from qa.errors import QAError
 
 
@@ -56,6 +57,7 @@ for command in (
     merge,
     conflicts,
     check,
+    serve,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,1 @@
+/* qa widget (work in progress) */
