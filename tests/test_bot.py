@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from qa.bot import Bot
@@ -187,3 +188,26 @@ def test_logging_and_feedback_do_not_reload_the_index(tmp_path, fake, entries, m
     other.upsert([Entry("new", "do you sell gift cards", "Yes, in store.", ["gift card"], "en")])
     assert bot.ask("do you sell gift cards").entry_id == "new"
     assert loads == [1]
+
+
+def test_a_repeated_question_is_not_embedded_again(bot, monkeypatch):
+    enc = bot.encoders[0]
+    calls = []
+    real = enc.embed_batch
+    monkeypatch.setattr(enc, "embed_batch", lambda texts: calls.append(list(texts)) or real(texts))
+    first = bot.ask("how do I reset my password", log=False)
+    again = bot.ask("how do I reset my password", log=False)
+    assert calls == [["how do I reset my password"]]
+    assert first == again
+
+
+def test_the_query_cache_forgets_the_least_recently_used():
+    from qa.bot import LRU
+
+    cache = LRU(2)
+    a, b, c = (np.full(2, i, dtype=np.float32) for i in range(3))
+    cache.put("a", a)
+    cache.put("b", b)
+    assert cache.get("a") is a
+    cache.put("c", c)
+    assert cache.get("b") is None and cache.get("a") is a and cache.get("c") is c

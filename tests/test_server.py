@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -204,7 +205,8 @@ def test_widget_and_demo_page_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'src="/widget.js"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    assert "http://" not in js.text.replace("http://localhost", "") and "https://" not in js.text  # no CDN
+    for text in (js.text, client.get("/widget.css").text, page.text):  # no CDN, no external font
+        assert not re.findall(r"https?://(?!www\.w3\.org/|HOST\b|[\w.-]*example\b)[\w.-]+", text)
 
 
 def test_concurrent_requests(client):

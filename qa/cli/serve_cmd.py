@@ -7,6 +7,7 @@ import os
 import click
 
 from qa.cli.common import db_option, resolve_db
+from qa.encoders.base import THREADS_ENV
 from qa.errors import EncoderError, InputError
 from qa.text import MAX_QUESTION_CHARS
 
@@ -29,6 +30,7 @@ from qa.text import MAX_QUESTION_CHARS
     help="Max question length in characters.",
 )
 @click.option("--log-questions", is_flag=True, help="Put question text in the request log (off: no user text).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log one line per request.")
 def serve(
     db: str | None,
     host: str,
@@ -41,6 +43,7 @@ def serve(
     max_body: int,
     max_question: int,
     log_questions: bool,
+    access_log: bool,
 ) -> None:
     """Serve the KB over HTTP: POST /ask, POST /feedback, GET /entries/ID, GET /health,
     /openapi.json, and the chat widget at /widget.js (with a demo page at /).
@@ -84,12 +87,22 @@ def serve(
     log_config = _log_config()
     if workers == 1:
         warm_up(bot)
-        uvicorn.run(create_app(bot, config), host=host, port=port, log_config=log_config)
+        uvicorn.run(create_app(bot, config), host=host, port=port, log_config=log_config, access_log=access_log)
         return
     bot.kb.close()
     os.environ[ENV] = config.to_env()
+    # The workers share the cores: one encoder thread each, without spin-waiting, beats threads
+    # that fight (CPU per question: 11.7 ms with one thread, 18.6 ms with two).
+    os.environ.setdefault(THREADS_ENV, "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     uvicorn.run(
-        "qa.server.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_config=log_config
+        "qa.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config,
+        access_log=access_log,
     )
 
 

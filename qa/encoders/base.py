@@ -6,6 +6,7 @@ and normalisation live here.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -53,6 +54,17 @@ class Encoder(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
+
+
+#: Threads each encoder may use for one batch. 2 suits one process answering one question at a time;
+#: `qa serve --workers N` sets it to 1, since there the processes share the cores.
+THREADS_ENV = "QA_ENCODER_THREADS"
+
+
+def encoder_threads(default: int = 2) -> int:
+    """The thread count encoders use: $QA_ENCODER_THREADS, or `default`."""
+    raw = os.environ.get(THREADS_ENV, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
 
 def normalise(m: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.encoders.base import Encoder
+from qa.encoders.base import Encoder, encoder_threads
 from qa.errors import EncoderError
 
 
@@ -21,8 +21,8 @@ class MiniLMOnnxEncoder(Encoder):
     languages = frozenset({"en"})
     description = "all-MiniLM-L6-v2, int8 ONNX (no torch); English; fast default for English"
 
-    def __init__(self, threads: int = 2, max_tokens: int = 256, spin: bool = True):
-        self.threads = threads
+    def __init__(self, threads: int | None = None, max_tokens: int = 256, spin: bool = True):
+        self.threads = threads or encoder_threads()
         self.max_tokens = max_tokens
         self.spin = spin
         self._session: Any = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.encoders.base import Encoder
+from qa.encoders.base import Encoder, encoder_threads
 from qa.errors import EncoderError
 
 
@@ -16,8 +16,8 @@ class USEEncoder(Encoder):
     dim = 512
     description = "Universal Sentence Encoder multilingual v3 (numpy); 16 languages incl. zh"
 
-    def __init__(self, threads: int = 2):
-        self.threads = threads
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or encoder_threads()
         self._model: Any = None
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
