@@ -176,10 +176,13 @@ class KnowledgeBase:
             return self._content
 
     def _fingerprint(self) -> int:
+        # Every aggregate here reads an index or the end of a b-tree: ~0.05 ms at 10k entries.
+        # (Not count(*) of vectors: that scans them, 0.7 ms at 10k; pruning vectors of texts that
+        # are gone changes no answer, and new vectors raise max(rowid).)
         row = self.db.execute(
             "SELECT (SELECT coalesce(max(revision), 0) FROM entries), (SELECT count(*) FROM entries), "
             "(SELECT count(*) FROM alternates), (SELECT coalesce(max(rowid), 0) FROM vectors), "
-            "(SELECT count(*) FROM vectors), (SELECT count(*) FROM word_models), "
+            "(SELECT count(*) FROM word_models), "
             "(SELECT coalesce(max(rowid), 0) FROM word_models)"
         ).fetchone()
         settings = self.db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
