@@ -179,6 +179,7 @@ def test_the_bubble_opens_with_the_keyboard_and_escape_closes(browser, server):
     assert bubble.get_attribute("aria-label")
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)  # the first stop on the demo page
     assert browser.switch_to.active_element == bubble
+    assert bubble.value_of_css_property("outline-style") == "solid", "no visible focus on the bubble"
 
     bubble.send_keys(Keys.ENTER)
     box = browser.find_element(By.CSS_SELECTOR, ".qa-w-input")
@@ -195,6 +196,21 @@ def test_the_bubble_opens_with_the_keyboard_and_escape_closes(browser, server):
     wait_for(browser, lambda d: not box.is_displayed(), "Escape did not close the panel")
     assert bubble.get_attribute("aria-expanded") == "false"
     assert browser.switch_to.active_element == bubble, "the focus did not go back to the bubble"
+
+
+def test_no_animation_with_reduced_motion(browser, server):
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
+    )
+    try:
+        open_chat(browser, server)
+        panel = browser.find_element(By.CSS_SELECTOR, ".qa-w-panel")
+        assert panel.value_of_css_property("animation-name") == "none"
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    open_chat(browser, server)
+    panel = browser.find_element(By.CSS_SELECTOR, ".qa-w-panel")
+    assert panel.value_of_css_property("animation-name") == "qa-w-pop"
 
 
 def test_a_conversation_in_english_and_chinese_with_a_suggestion_and_feedback(browser, server):
