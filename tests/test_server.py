@@ -96,6 +96,7 @@ def test_health_reports_kb_model_and_count(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["kb"] == "kb.db" and body["entries"] == 6 and body["model"] == ["fake"]
+    assert body["feedback_needs_token"] is False and body["max_question_chars"] == 1000
 
 
 def test_openapi_document_lists_the_endpoints(client):
@@ -202,6 +203,7 @@ def test_widget_and_demo_page_are_served(client):
     js = client.get("/widget.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert client.get("/widget.css").headers["content-type"].startswith("text/css")
+    assert client.head("/widget.js").status_code == 200  # link and uptime checkers use HEAD
     page = client.get("/")
     assert page.status_code == 200 and 'src="/widget.js"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -165,17 +165,19 @@ def create_app(bot: Bot, config: ServerConfig) -> FastAPI:
             "entries": bot.index.n,
             "texts": len(bot.index.texts),
             "calibration": bot.calibration.source,
+            "feedback_needs_token": bool(config.token),
+            "max_question_chars": config.max_question_chars,
         }
 
-    @app.get("/widget.js", include_in_schema=False)
+    @app.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_js() -> Response:
         return _static("widget.js", "text/javascript; charset=utf-8")
 
-    @app.get("/widget.css", include_in_schema=False)
+    @app.api_route("/widget.css", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_css() -> Response:
         return _static("widget.css", "text/css; charset=utf-8")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def demo() -> Response:
         return _static("index.html", "text/html; charset=utf-8")
 

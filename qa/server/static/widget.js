@@ -229,6 +229,9 @@
 
   let busy = false;
   let greeted = false;
+  // Thumbs only where the server takes feedback from anyone (no --token): /health says so, and is
+  // asked once, when the panel first opens.
+  let feedbackOpen = true;
 
   function isOpen() {
     return !panel.hidden;
@@ -236,6 +239,11 @@
   function open() {
     if (!greeted) {
       greeted = true;
+      call("GET", "/health")
+        .then((h) => {
+          if (h && h.feedback_needs_token === true) feedbackOpen = false;
+        })
+        .catch(() => {});
       addBot("qa-w-hello").appendChild(el("div", "qa-w-text", ui.hello));
     }
     panel.hidden = false;
@@ -378,7 +386,7 @@
     }
     if (status === "answered" && ans.entry_id) {
       if (ans.matched_question) msg.appendChild(el("div", "qa-w-small", `${t.matched} ${ans.matched_question}`));
-      msg.appendChild(thumbs(question, ans.entry_id, t));
+      if (feedbackOpen) msg.appendChild(thumbs(question, ans.entry_id, t));
     }
     scrollTo(msg);
   }
@@ -394,7 +402,7 @@
       const te = entry.lang ? textsFor(entry.lang) : t;
       const msg = addBot("qa-w-answered qa-w-picked");
       richText(msg.appendChild(el("div", "qa-w-text")), entry.answer);
-      msg.appendChild(thumbs(question, entry.id, te));
+      if (feedbackOpen) msg.appendChild(thumbs(question, entry.id, te));
       scrollTo(msg);
     } catch (e) {
       pending.remove();
