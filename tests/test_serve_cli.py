@@ -93,3 +93,12 @@ def test_serve_process_answers_and_shares_the_kb(fake_db, workers):
 
     kb = KnowledgeBase(fake_db)
     assert len(kb.open_log()) == 6 and kb.feedback_counts() == {"pw": (1, 0)}
+
+
+def test_a_port_in_use_is_a_clear_error(monkeypatch, capsys, fake_db):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", fake_db, "--port", port)
+    assert code == 2 and f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err

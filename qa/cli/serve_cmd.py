@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import click
 
@@ -64,6 +65,7 @@ def serve(
         raise EncoderError(f"qa serve needs the server extra ({e.name} is missing): pip install 'qa[server]'") from e
     if private and not token:
         raise InputError("--private needs a token: pass --token or set $QA_TOKEN.")
+    _check_port(host, port)
     from qa.bot import Bot
 
     config = ServerConfig(
@@ -104,6 +106,17 @@ def serve(
         log_config=log_config,
         access_log=access_log,
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before the model loads when the address cannot be bound (uvicorn would only log it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise InputError(f"Cannot listen on {host}:{port} ({e.strerror}). Pick another --port or --host.") from e
 
 
 def _log_config() -> dict:
