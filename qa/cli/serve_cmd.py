@@ -16,7 +16,7 @@ from qa.text import MAX_QUESTION_CHARS
 @click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--model", help="Encoder(s) to use; the KB must be indexed with them.")
 @click.option("--token", envvar="QA_TOKEN", help="Bearer token for POST /feedback (also from $QA_TOKEN).")
