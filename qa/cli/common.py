@@ -32,6 +32,17 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def write_db_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--db for commands that change a KB: required, since the bundled KB is rebuilt from knowledge/."""
+    return click.option(
+        "--db",
+        "db",
+        envvar="QA_DB",
+        type=click.Path(dir_okay=False),
+        help="The KB file to use (also from $QA_DB); required: the bundled KB is built from knowledge/.",
+    )(f)
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
 

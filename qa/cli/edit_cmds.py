@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db
+from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
 
 
 def _kb(db: str | None) -> Any:
@@ -27,7 +27,7 @@ def _reindex(kb: Any) -> None:
 @click.command()
 @click.argument("question")
 @click.argument("answer")
-@db_option
+@write_db_option
 @click.option("--id", "entry_id", help="The entry's id (default: made from the question).")
 @click.option("--alt", "alternates", multiple=True, help="Another phrasing of the question (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
@@ -60,7 +60,7 @@ def add(
 
 @click.command()
 @click.argument("entry_id")
-@db_option
+@write_db_option
 @click.option("--question", help="New question text.")
 @click.option("--answer", help="New answer text.")
 @click.option("--lang", help="New language code (en, zh, ...).")
@@ -108,7 +108,7 @@ def edit(entry_id: str, db: str | None, question: str | None, answer: str | None
 
 @click.command()
 @click.argument("entry_id")
-@db_option
+@write_db_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def rm(entry_id: str, db: str | None, yes: bool) -> None:
     """Remove an entry (asks first unless --yes).
@@ -144,7 +144,7 @@ def alt() -> None:
 @alt.command(name="add")
 @click.argument("entry_id")
 @click.argument("text")
-@db_option
+@write_db_option
 def alt_add(entry_id: str, text: str, db: str | None) -> None:
     """Add TEXT as an alternate of ENTRY_ID.
 
@@ -163,7 +163,7 @@ def alt_add(entry_id: str, text: str, db: str | None) -> None:
 @alt.command(name="rm")
 @click.argument("entry_id")
 @click.argument("text")
-@db_option
+@write_db_option
 def alt_rm(entry_id: str, text: str, db: str | None) -> None:
     """Remove the alternate TEXT from ENTRY_ID.
 
@@ -186,7 +186,7 @@ def alt_rm(entry_id: str, text: str, db: str | None) -> None:
 @click.command()
 @click.argument("entry_id")
 @click.argument("tags", nargs=-1, required=True)
-@db_option
+@write_db_option
 @click.option("--remove", is_flag=True, help="Remove these tags instead of adding them.")
 def tag(entry_id: str, tags: tuple[str, ...], db: str | None, remove: bool) -> None:
     """Add (or --remove) TAGS on an entry.
@@ -227,7 +227,7 @@ def search(text: str, db: str | None, limit: int, as_json: bool) -> None:
 
 @click.command()
 @click.argument("entry_id", required=False)
-@db_option
+@write_db_option
 @click.option("--limit", default=20, show_default=True, help="How many changes to show.")
 @json_option
 def history(entry_id: str | None, db: str | None, limit: int, as_json: bool) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, progress_factory, resolve_db
+from qa.cli.common import db_option, json_option, print_json, progress_factory, resolve_db, write_db_option
 from qa.kb.formats import FORMATS
 
 
 @click.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@db_option
+@write_db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the extension).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk.")
 @click.option("--replace", is_flag=True, help="Replace the whole KB: entries not in FILE are removed.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db
+from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
 
 
 @click.command()
@@ -33,7 +33,7 @@ def models(db: str | None, as_json: bool) -> None:
 
 
 @click.command(name="train-vectors")
-@db_option
+@write_db_option
 @click.option(
     "--kind",
     type=click.Choice(["fasttext", "word2vec"]),

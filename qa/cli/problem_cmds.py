@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db
+from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
 from qa.errors import EncoderError, InputError
 
 
@@ -88,7 +88,7 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
 @click.command()
 @click.argument("keep_id")
 @click.argument("remove_id")
-@db_option
+@write_db_option
 @click.option("--yes", "-y", is_flag=True, help="Merge without asking.")
 @json_option
 def merge(keep_id: str, remove_id: str, db: str | None, yes: bool, as_json: bool) -> None:
