@@ -113,3 +113,20 @@ def test_replacing_keeps_the_file_mode(tmp_path, db, monkeypatch, capsys):
     target.chmod(0o640)
     assert _run(monkeypatch, capsys, "export", str(target), "--db", db)[0] == 0
     assert target.stat().st_mode & 0o777 == 0o640 and target.read_text(encoding="utf-8").count("\n") == 6
+
+
+def test_export_in_another_encoding_round_trips(tmp_path, db, entries, monkeypatch, capsys):
+    target = tmp_path / "faq.csv"
+    code, _, err = _run(monkeypatch, capsys, "export", str(target), "--db", db, "--encoding", "gbk")
+    assert code == 0, err
+    assert "新冠".encode("gbk") in target.read_bytes()
+    _same(read_file(str(target), encoding="gbk"), entries)
+
+
+def test_export_encoding_errors_exit_2_and_write_nothing(tmp_path, db, monkeypatch, capsys):
+    target = tmp_path / "faq.csv"
+    code, _, err = _run(monkeypatch, capsys, "export", str(target), "--db", db, "--encoding", "latin-1")
+    assert code == 2 and "cannot be written in latin-1" in err and "utf-8" in err
+    code, _, err = _run(monkeypatch, capsys, "export", str(target), "--db", db, "--encoding", "klingon")
+    assert code == 2 and "Unknown encoding 'klingon'" in err
+    assert not target.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import json
@@ -25,8 +26,11 @@ from qa.kb.formats import FORMATS
     type=click.Choice(FORMATS, case_sensitive=False),
     help="File format (default: from the extension; jsonl for stdout).",
 )
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Text encoding of FILE (e.g. gbk, utf-8-sig for Excel)."
+)
 @json_option
-def export(file: str, db: str | None, fmt: str | None, as_json: bool) -> None:
+def export(file: str, db: str | None, fmt: str | None, encoding: str, as_json: bool) -> None:
     """Export every entry of the KB to FILE (default -, stdout), in a format qa import reads back.
 
     The format comes from FILE's extension (.jsonl .json .yaml .csv .tsv .md), or --format; Azure
@@ -38,6 +42,7 @@ def export(file: str, db: str | None, fmt: str | None, as_json: bool) -> None:
       qa export faq.md --db faq.db
       qa export --db faq.db --format csv | head      # to stdout
       qa export azure-kb.tsv --db faq.db --format azure --json
+      qa export faq.csv --db faq.db --encoding utf-8-sig   # a CSV that Excel opens with Chinese intact
     """
     from qa.kb.formats import detect_format, write_entries
     from qa.kb.store import KnowledgeBase
@@ -50,12 +55,23 @@ def export(file: str, db: str | None, fmt: str | None, as_json: bool) -> None:
         path = str(kb.path)
     finally:
         kb.close()
+    try:
+        codecs.lookup(encoding)
+    except LookupError as e:
+        raise InputError(f"Unknown encoding {encoding!r}.") from e
     buf = io.StringIO(newline="")
     write_entries(entries, buf, fmt)  # render first: an unwritable entry raises before any output
     if file == "-":
         click.echo(buf.getvalue(), nl=False)
     else:
-        _replace(Path(file), buf.getvalue())
+        try:
+            data = buf.getvalue().encode(encoding)
+        except UnicodeEncodeError as e:
+            bad = e.object[e.start : e.end]
+            raise InputError(
+                f"{bad!r} cannot be written in {encoding}. Export as utf-8 (the default) or utf-8-sig."
+            ) from e
+        _replace(Path(file), data)
     summary = {"entries": len(entries), "path": file, "format": fmt, "db": path}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False), err=file == "-")  # stdout holds the data when FILE is -
@@ -63,8 +79,8 @@ def export(file: str, db: str | None, fmt: str | None, as_json: bool) -> None:
         click.echo(f"Exported {len(entries)} entries to {file} ({fmt}).")
 
 
-def _replace(target: Path, text: str) -> None:
-    """Write `text` to a temp file beside `target`, then rename it over `target` (atomic)."""
+def _replace(target: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `target`, then rename it over `target` (atomic)."""
     folder = target.parent
     if not folder.is_dir():
         raise InputError(f"The folder {folder} does not exist. Create it first, or export elsewhere.")
@@ -75,8 +91,8 @@ def _replace(target: Path, text: str) -> None:
     except OSError as e:
         raise InputError(f"Cannot write in {folder}: {e.strerror}.") from e
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, target)
