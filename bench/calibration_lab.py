@@ -2,18 +2,22 @@
 
 For each set: the KB's held-out examples (selfcal.held_out_examples) and every real query's fused
 scores, from cached embeddings (bench/explore_scoring.py makes them). Prints ECE and AUROC of
-  - `current`: qa's self-calibration (one logistic over [top score, margin]);
   - `raw-top`: the top fused score alone (AUROC only: it is not a probability);
-  - `two-factor pi=P`: P(in scope | top score) x P(right | in scope, score, margin), with
-    out-of-scope examples weighted to a share P.
+  - `one-logistic pi=.2`: qa's calibration before version 4 (one model over [top, margin]);
+  - `self pi=P`: qa's self-calibration (selfcal.fit) with out-of-scope share P;
+  - `prior pi=P`: selfcal.prior_for, i.e. what a KB without alternates gets (the PRIOR on the
+    KB's own scale), as if this KB had none.
+The queries are only used to measure; nothing is fitted on them.
 
     python -m bench.calibration_lab [--sets clinc150,banking77]
+    python -m bench.calibration_lab --fit-prior   # the PRIOR's coefficients, from the KBs' held-out texts
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from functools import cache
 
 import numpy as np
 
@@ -21,12 +25,15 @@ from bench.explore_scoring import embed, load
 from qa.evaluate import auroc, ece
 from qa.retrieval.calibration import Logistic, features
 from qa.retrieval.index import NEG, SearchIndex
-from qa.retrieval.selfcal import fit, held_out_examples, weigh
+from qa.retrieval.selfcal import PRIOR_OOS, Examples, fit, held_out_examples, prior_for, scale_of, weigh
 
 LANGS = {"minilm-l6-int8": frozenset({"en"}), "e5-small-q4": frozenset({"*"})}
+#: The KBs with alternates the PRIOR is fitted on (their kb.jsonl only).
+PRIOR_SETS = ("clinc150", "banking77", "hwu64")
 
 
-def build(name: str):
+@cache
+def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
     kb, qs, texts, owner = load(name)
     encs = ["e5-small-q4"] if name.endswith("_zh") else ["minilm-l6-int8", "e5-small-q4"]
     vec, qvec = {}, {}
@@ -53,26 +60,55 @@ def build(name: str):
     return held_out_examples(index), np.array(x), np.array(correct), np.array(in_scope)
 
 
-def two_factor(ex, prior: float):
-    n_in, n_out = int(ex.in_scope.sum()), int((~ex.in_scope).sum())
-    w = np.where(ex.in_scope, (1 - prior) / n_in, prior / n_out) * len(ex.x)
-    m_in = Logistic.fit(ex.x[:, :1], ex.in_scope.astype(int), w)
-    m_right = Logistic.fit(ex.x[ex.in_scope], ex.correct[ex.in_scope].astype(int))
-    return lambda x: m_in.predict(x[:, :1]) * m_right.predict(x)
+def one_logistic(ex: Examples):
+    """The calibration qa used before version 4: one logistic over raw [top, margin], pi = .2."""
+    w = weigh(ex, 0.2).weight
+    m = Logistic.fit(ex.x, ex.correct.astype(int), w)
+    return lambda z: m.predict(z)
+
+
+def fit_prior() -> dict:
+    """Both factors on the pooled, standardised held-out examples of PRIOR_SETS, each set weighted
+    equally (and its out-of-scope examples to PRIOR_OOS)."""
+    zs, ins, right, top2, w = [], [], [], [], []
+    for name in PRIOR_SETS:
+        ex = build(name)[0]
+        center, scale = scale_of(ex)
+        z = np.stack([(ex.x[:, 0] - center) / scale, ex.x[:, 1] / scale], 1)
+        n_in, n_out = int(ex.in_scope.sum()), int((~ex.in_scope).sum())
+        zs.append(z)
+        ins.append(ex.in_scope)
+        right.append(ex.correct)
+        top2.append(ex.in_top2)
+        w.append(np.where(ex.in_scope, (1 - PRIOR_OOS) / n_in, PRIOR_OOS / n_out))
+    z, i, r, t2, ww = (np.concatenate(a) for a in (zs, ins, right, top2, w))
+    in_scope = Logistic.fit(z[:, :1], i.astype(int), ww / ww.mean())
+    answer = Logistic.fit(z[i], r[i].astype(int), ww[i] / ww[i].mean())
+    either = Logistic.fit(z[i][:, :1], t2[i].astype(int), ww[i] / ww[i].mean())
+    rnd = lambda m: {"coef": [round(c, 2) for c in m.coef], "intercept": round(m.intercept, 2)}  # noqa: E731
+    return {"in_scope": rnd(in_scope), "answer": rnd(answer), "either": rnd(either)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default="clinc150,banking77,hwu64,tianchi_covid_zh")
+    ap.add_argument("--priors", default="0.05,0.1,0.2")
+    ap.add_argument("--fit-prior", action="store_true")
     args = ap.parse_args()
+    if args.fit_prior:
+        print(json.dumps(fit_prior()))
+        return
     for name in args.sets.split(","):
         ex, x, correct, in_scope = build(name)
         schemes = {"raw-top": None}
-        if int(ex.in_scope.sum()) >= 10:
-            cal = fit(weigh(ex, 0.2), source="lab")
-            schemes["current"] = lambda z, cal=cal: np.array([cal.confidence(r) for r in z])
-            for prior in (0.05, 0.1, 0.2):
-                schemes[f"two-factor pi={prior}"] = two_factor(ex, prior)
+        for prior in (float(p) for p in args.priors.split(",")):
+            cal = prior_for(ex, prior)
+            schemes[f"prior pi={prior}"] = lambda z, c=cal: np.array([c.confidence(r) for r in z])
+        if int(ex.in_scope.sum()) >= 30:
+            schemes["one-logistic pi=.2"] = one_logistic(ex)
+            for prior in (float(p) for p in args.priors.split(",")):
+                cal = fit(weigh(ex, prior), source="lab")
+                schemes[f"self pi={prior}"] = lambda z, c=cal: np.array([c.confidence(r) for r in z])
         for label, fn in schemes.items():
             p = x[:, 0] if fn is None else fn(x)
             au = auroc(p[in_scope], p[~in_scope])

@@ -173,8 +173,15 @@ class Bot:
                     enc.set_spinning(alone)
             self._version = self.kb.data_version()
 
-    def _fit_and_store(self, index: SearchIndex, n_texts: int, **kw: float) -> Calibration:
-        cal = calibrate_from_kb(index, **kw)
+    def _fit_and_store(
+        self,
+        index: SearchIndex,
+        n_texts: int,
+        *,
+        oos_prior: float = selfcal.DEFAULT_OOS_PRIOR,
+        precision: float | None = None,
+    ) -> Calibration:
+        cal = calibrate_from_kb(index, oos_prior=oos_prior, precision=precision)
         self._store_calibration(cal, index, n_texts)
         return self._apply_overrides(cal, self.kb.get_setting("thresholds", {}))
 
@@ -206,7 +213,7 @@ class Bot:
         return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))
 
     def recalibrate(
-        self, *, oos_prior: float = selfcal.DEFAULT_OOS_PRIOR, precision: float = selfcal.DEFAULT_PRECISION
+        self, *, oos_prior: float = selfcal.DEFAULT_OOS_PRIOR, precision: float | None = None
     ) -> Calibration:
         with self._lock:
             cal = self._fit_and_store(self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision)

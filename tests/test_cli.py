@@ -539,9 +539,10 @@ def test_ask_top(db, qa):
 
 
 def test_fallback_suggestions_are_in_decreasing_confidence(db, twin_db, qa):
+    # "reset" matches only the twins: since calibration version 4 it may be offered as "did you mean"
     for path, question in ((db, "contact support"), (twin_db, "reset")):
         r = qa("ask", "--json", question, "--db", path)
-        assert r.json["status"] == "fallback"
+        assert r.json["status"] in ("fallback", "ambiguous" if path == twin_db else "fallback")
         confidences = [s["confidence"] for s in r.json["suggestions"]]
         assert confidences == sorted(confidences, reverse=True), (question, r.json["suggestions"])
 
