@@ -22,25 +22,16 @@ def data_dir() -> Path:
     return Path(base) / "qa"
 
 
-def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--db",
-        "db",
-        envvar="QA_DB",
-        type=click.Path(dir_okay=False),
-        help="The KB file (also from $QA_DB). Without it: the bundled KB.",
-    )(f)
+def _db_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--db", "db", envvar="QA_DB", type=click.Path(dir_okay=False), help=help_text)
 
 
-def write_db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--db for commands that change a KB: required, since the bundled KB is rebuilt from knowledge/."""
-    return click.option(
-        "--db",
-        "db",
-        envvar="QA_DB",
-        type=click.Path(dir_okay=False),
-        help="The KB file to use (also from $QA_DB); required: the bundled KB is built from knowledge/.",
-    )(f)
+#: --db for commands that read: without it they use the bundled KB.
+db_option = _db_option("The KB file (also from $QA_DB). Without it: the bundled KB.")
+#: --db for commands that change a KB: required, since the bundled KB is rebuilt from knowledge/.
+write_db_option = _db_option(
+    "The KB file to use (also from $QA_DB); required: the bundled KB is built from knowledge/."
+)
 
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
