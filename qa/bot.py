@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,29 +51,6 @@ class Candidate:
 QUERY_CACHE_SIZE = 4096
 
 
-class LRU:
-    """A small thread-safe least-recently-used map."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._d: OrderedDict[object, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: object) -> np.ndarray | None:
-        with self._lock:
-            v = self._d.get(key)
-            if v is not None:
-                self._d.move_to_end(key)
-            return v
-
-    def put(self, key: object, value: np.ndarray) -> None:
-        with self._lock:
-            self._d[key] = value
-            self._d.move_to_end(key)
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-
-
 def limit_blas_threads() -> None:
     """Run numpy's BLAS on one thread (process-wide).
 
@@ -111,7 +88,8 @@ class Bot:
         indexing.check_model(kb, [e.id for e in self.encoders])
         self._enc_locks = {e.id: threading.Lock() for e in self.encoders}
         self._lock = threading.Lock()
-        self._query_cache = LRU(QUERY_CACHE_SIZE)
+        # functools' LRU is thread-safe; two threads may embed one new question at once, which is harmless
+        self._embed_one = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
         self.auto_index = auto_index
         self._version = -1
         self._index: SearchIndex
@@ -234,14 +212,15 @@ class Bot:
         out = {}
         for enc in self.encoders:
             if enc.id in needed:
-                vec = self._query_cache.get((enc.id, text))
-                if vec is None:
-                    with self._enc_locks[enc.id]:
-                        vec = enc.embed([text])[0]
-                    vec.setflags(write=False)
-                    self._query_cache.put((enc.id, text), vec)
-                out[enc.id] = vec
+                out[enc.id] = self._embed_one(enc.id, text)
         return out
+
+    def _embed_uncached(self, encoder_id: str, text: str) -> np.ndarray:
+        enc = next(e for e in self.encoders if e.id == encoder_id)
+        with self._enc_locks[encoder_id]:
+            vec = enc.embed([text])[0]
+        vec.setflags(write=False)  # shared by every later ask of the same question
+        return vec
 
     def _scores(
         self, question: str, tags: Sequence[str] | None

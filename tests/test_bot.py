@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from qa.bot import Bot
@@ -201,13 +200,17 @@ def test_a_repeated_question_is_not_embedded_again(bot, monkeypatch):
     assert first == again
 
 
-def test_the_query_cache_forgets_the_least_recently_used():
-    from qa.bot import LRU
+def test_the_query_cache_forgets_the_least_recently_used(fake, entries, monkeypatch):
+    import qa.bot as bot_module
 
-    cache = LRU(2)
-    a, b, c = (np.full(2, i, dtype=np.float32) for i in range(3))
-    cache.put("a", a)
-    cache.put("b", b)
-    assert cache.get("a") is a
-    cache.put("c", c)
-    assert cache.get("b") is None and cache.get("a") is a and cache.get("c") is c
+    monkeypatch.setattr(bot_module, "QUERY_CACHE_SIZE", 2)
+    kb = KnowledgeBase.memory()
+    kb.upsert(entries)
+    bot = Bot(kb, [fake])
+    calls = []
+    real = fake.embed_batch
+    monkeypatch.setattr(fake, "embed_batch", lambda texts: calls.append(texts[0]) or real(texts))
+    for q in ("a question", "b question", "a question", "c question", "a question", "b question"):
+        bot.ask(q, log=False)
+    # "b" was the least recently used when "c" came in: it is embedded again, "a" is not
+    assert calls == ["a question", "b question", "c question", "b question"]
