@@ -7,6 +7,7 @@ status for anything the client got wrong; a 500 means a bug in qa.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from importlib import resources
@@ -188,8 +189,14 @@ def _authorised(request: Request, config: ServerConfig) -> bool:
     return config.token is not None and token_ok(request.headers.get("authorization"), config.token)
 
 
+@functools.cache
+def _static_bytes(name: str) -> bytes:
+    """A file of static/, read once per process (the widget is fetched on every page view)."""
+    return resources.files("qa.server").joinpath("static", name).read_bytes()
+
+
 def _static(name: str, media_type: str) -> Response:
-    body = resources.files("qa.server").joinpath("static", name).read_bytes()
+    body = _static_bytes(name)
     headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
     if name.endswith(".html"):
         headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:"
