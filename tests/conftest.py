@@ -4,6 +4,13 @@ marked slow; tests that need ../shared/data skip when it is absent."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,3 +149,42 @@ def ambiguous_bot(fake: FakeEncoder):  # noqa: ANN201 - a Bot
     bot = Bot(kb, [fake])
     bot._cal = Calibration(Logistic([0.0, 40.0], -2.0), Logistic([1.0, 0.0], 5.0), 0.6, 0.5, "test", 0)
     return bot
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=5) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def serve_process(args: Sequence[str], *, env: dict[str, str], log: Path, timeout: float) -> Iterator[str]:
+    """Run `qa serve ARGS` on a free localhost port until /health answers; yield its URL, and stop it
+    afterwards. Its output goes to `log`, which a failure to start quotes."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    qa = Path(sys.executable).parent / "qa"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(qa), "serve", *args, "--port", str(port)], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            assert proc.poll() is None, f"qa serve exited with {proc.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"qa serve did not start within {timeout} s:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

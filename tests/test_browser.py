@@ -8,14 +8,8 @@ A screenshot of the conversation is saved to artifacts/browser/widget.png.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +25,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from qa.kb.store import KnowledgeBase
+from tests.conftest import serve_process
 
 pytestmark = pytest.mark.slow
 
@@ -48,20 +43,6 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _health(url: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=5) as r:
-            return json.loads(r.read())
-    except OSError:
-        return None
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
@@ -74,26 +55,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["HF_HUB_OFFLINE"] = "1"
     for name in ("QA_DB", "QA_TOKEN", "QA_SERVE_CONFIG"):
         env.pop(name, None)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log = home / "serve.log"
-    qa = Path(sys.executable).parent / "qa"
-    with log.open("w") as out:
-        proc = subprocess.Popen([str(qa), "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while _health(url) is None:
-            assert proc.poll() is None, f"qa serve exited with {proc.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"qa serve did not start:\n{log.read_text()}"
-            time.sleep(0.5)
+    with serve_process([], env=env, log=log, timeout=START_TIMEOUT) as url:
         yield Server(url, home / "data" / "qa" / "default.db", log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, serve_process
 
 pytest.importorskip("uvicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -64,31 +55,15 @@ def _get(url: str, data: dict | None = None, token: str | None = None) -> tuple[
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_process_answers_and_shares_the_kb(fake_db, workers):
-    port = free_port()
     env = {**os.environ, "QA_TOKEN": "tok"}
-    cmd = [str(Path(sys.executable).parent / "qa"), "serve", "--db", str(fake_db), "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--workers", str(workers)], env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if _get(base + "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.time() < deadline, "qa serve did not start within 60 s"
-            time.sleep(0.2)
+    args = ["--db", str(fake_db), "--workers", str(workers)]
+    with serve_process(args, env=env, log=fake_db.parent / "serve.log", timeout=60) as base:
         code, ans = _get(base + "/ask", {"question": "how do I reset my password"})
         assert code == 200 and ans["entry_id"] == "pw"
         for i in range(6):  # spread over both workers: each logs to the one file
             assert _get(base + "/ask", {"question": f"zzz unrelated {i}"})[0] == 200
         assert _get(base + "/feedback", {"question": "q", "entry_id": "pw", "helpful": True})[0] == 401
         assert _get(base + "/feedback", {"question": "q", "entry_id": "pw", "helpful": True}, "tok")[0] == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     from qa.kb.store import KnowledgeBase
 
     kb = KnowledgeBase(fake_db)
