@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from qa.errors import InputError
+from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry, text_hash
 from qa.kb.store import KnowledgeBase
 from qa.text import clean_question, detect_lang
@@ -29,6 +29,16 @@ def add_alternate(kb: KnowledgeBase, entry_id: str, text: str) -> Entry:
     if text != entry.question and text not in entry.alternates:
         entry.alternates.append(text)
         kb.upsert([entry])
+    return entry
+
+
+def remove_alternate(kb: KnowledgeBase, entry_id: str, text: str) -> Entry:
+    """Remove the alternate `text` from an entry; NotFoundError when it has no such alternate."""
+    entry = kb.get(entry_id)
+    if text not in entry.alternates:
+        raise NotFoundError(f"[{entry_id}] has no alternate {text!r}. See them with: qa show {entry_id}")
+    entry.alternates.remove(text)
+    kb.upsert([entry])
     return entry
 
 

@@ -171,14 +171,10 @@ def alt_rm(entry_id: str, text: str, db: str | None) -> None:
     Example:
       qa alt rm en-what-is-qa "what's this bot" --db faq.db
     """
-    from qa.errors import NotFoundError
+    from qa import curate
 
     kb = _kb(db)
-    entry = kb.get(entry_id)
-    if text not in entry.alternates:
-        raise NotFoundError(f"[{entry_id}] has no alternate {text!r}. See them with: qa show {entry_id}")
-    entry.alternates.remove(text)
-    kb.upsert([entry])
+    entry = curate.remove_alternate(kb, entry_id, text)
     _reindex(kb)
     click.echo(f"[{entry.id}] has {len(entry.alternates)} alternates.")
 
