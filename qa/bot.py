@@ -145,7 +145,11 @@ class Bot:
             if stale and not self.kb.readonly:
                 cal = self._fit_and_store(index, n_texts)
             self._index, self._cal = index, cal or PRIOR
-            alone = all(len(index.encoders_needed(lang)) <= 1 for lang in {"en", "zh", *index.entry_langs})
+            # Helpers run first (see _embed), so one other encoder per question may spin after its run.
+            helpers = {e.id for e in self.encoders if e.helper}
+            alone = all(
+                len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {"en", "zh", *index.entry_langs}
+            )
             for enc in self.encoders:
                 if hasattr(enc, "set_spinning"):
                     enc.set_spinning(alone)
@@ -210,8 +214,10 @@ class Bot:
     # ---- asking --------------------------------------------------------------------------------
     def _embed(self, text: str, needed: Iterable[str]) -> dict[str, np.ndarray]:
         out = {}
-        for enc in self.encoders:
-            if enc.id in needed:
+        wanted = set(needed)
+        # helpers first: the encoder after them may then busy-wait after its run without slowing them
+        for enc in sorted(self.encoders, key=lambda e: not e.helper):
+            if enc.id in wanted:
                 out[enc.id] = self._embed_one(enc.id, text)
         return out
 
@@ -334,7 +340,7 @@ class Bot:
                     float(fused[i]),
                     float(scored.dense[i]),
                     float(scored.lexical[i]),
-                    index.encoder_for(lang, index.entry_langs[i]),
+                    index.label_for(lang, index.entry_langs[i]) or None,
                     c,
                 )
             )

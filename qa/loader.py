@@ -54,4 +54,5 @@ def load_index(
         vectors=vectors,
         languages=languages,
         norms=norms,
+        helpers=frozenset(e.id for e in encoders if e.helper),
     )

@@ -99,3 +99,37 @@ def test_import_qa_loads_no_model_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_use_is_cached_after_its_first_load_and_a_bad_cache_is_rebuilt(tmp_path, monkeypatch):
+    from qa.encoders import use
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    texts = ["how do I reset my password", "新冠肺炎有哪些症状"]
+    first = use.USEEncoder().embed(texts)  # from the package, then written to the cache
+    cached = list((tmp_path / "qa").glob("use-m3-*.pkl"))
+    assert len(cached) == 1 and not list((tmp_path / "qa").glob(".use-*"))  # no temporary file left
+    np.testing.assert_allclose(use.USEEncoder().embed(texts), first, atol=1e-6)  # from the cache
+
+    cached[0].write_bytes(b"not a pickle")
+    np.testing.assert_allclose(use.USEEncoder().embed(texts), first, atol=1e-6)  # rebuilt
+    assert cached[0].stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
+def test_use_works_without_a_writable_cache(tmp_path, monkeypatch):
+    from qa.encoders import use
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    v = use.USEEncoder().embed(["how do I reset my password"])
+    assert v.shape == (1, 512)
+
+
+def test_use_is_a_helper_in_auto():
+    from qa.encoders.use import USEEncoder
+
+    assert "use-m3" in registry.AUTO and USEEncoder.helper
+    assert not any(registry.BUILTIN[i]().helper for i in ("minilm-l6-int8", "e5-small-q4", "fake"))

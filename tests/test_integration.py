@@ -89,4 +89,4 @@ def test_import_shared_clinc150_then_ask(tmp_path):
     assert r.returncode == 0 and ans["status"] == "answered" and ans["entry_id"] == "credit_score"
     r = qa("stats", "--json", "--db", str(db), env_home=tmp_path)
     stats = json.loads(r.stdout)
-    assert stats["calibration"] == "kb-alternates" and stats["model"] == ["minilm-l6-int8", "e5-small-q4"]
+    assert stats["calibration"] == "kb-alternates" and stats["model"] == ["minilm-l6-int8", "e5-small-q4", "use-m3"]

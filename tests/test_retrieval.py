@@ -178,3 +178,90 @@ def test_cross_language_entries_rank_below_same_language_ones():
     raw = plain.score(q, "", "fr").fused  # no entry in the question's language: no penalty
     assert raw.argmax() == 1
     assert s_en[1] == pytest.approx(raw[1] - CROSS_LANGUAGE_PENALTY)
+
+
+def _helper_index(helpers=frozenset({"h"})):
+    """Entries in en and zh; a specialist 's' (en), a multilingual 'm' and a multilingual helper 'h'."""
+    from qa.retrieval.index import SearchIndex
+
+    rng = np.random.default_rng(11)
+    owner = np.repeat(np.arange(6), 3)
+    vecs = {k: _unit(rng, len(owner), 16) for k in ("s", "m", "h")}
+    langs = ["en", "en", "en", "zh", "zh", "zh"]
+    vecs["s"][owner >= 3] = np.nan  # the specialist embeds only English texts
+    index = SearchIndex.build(
+        entry_ids=[f"e{i}" for i in range(6)],
+        entry_langs=langs,
+        entry_tags=[[] for _ in range(6)],
+        texts=[f"t{i}" for i in range(len(owner))],
+        text_entry=owner,
+        vectors=vecs,
+        languages={"s": frozenset({"en"}), "m": frozenset({"*"}), "h": frozenset({"*"})},
+        lexical=False,
+        helpers=helpers,
+    )
+    return index, vecs, owner
+
+
+def test_a_helper_adds_its_z_score_at_helper_weight_to_the_primary_encoder():
+    from qa.retrieval.dense import entry_scores
+    from qa.retrieval.index import HELPER_WEIGHT
+
+    index, vecs, owner = _helper_index()
+    assert index.encoders_for("en", "en") == (("s", 1.0), ("h", HELPER_WEIGHT))
+    assert index.encoders_for("zh", "en") == (("m", 1.0), ("h", HELPER_WEIGHT))
+    assert index.encoders_for("zh", "zh") == (("m", 1.0), ("h", HELPER_WEIGHT))
+    assert index.encoders_needed("en") == ["s", "h", "m"]  # en entries by s+h, zh entries by m+h
+    assert index.label_for("en", "en") == "s+h"
+    q = {k: v[0] for k, v in vecs.items()}
+    got = index.score(q, "", "en", candidates=0).dense
+
+    def z(enc, rows, ents):
+        sig = index.signals[enc]
+        starts = np.searchsorted(owner[rows], ents)
+        s = entry_scores(q[enc], vecs[enc][rows], centroids(vecs[enc][rows], starts), starts)
+        return (s - sig.mu) / sig.sd
+
+    en_rows, zh_rows = np.flatnonzero(owner < 3), np.flatnonzero(owner >= 3)
+    expect_en = z("s", en_rows, np.arange(3)) + HELPER_WEIGHT * z("h", en_rows, np.arange(3))
+    expect_zh = z("m", zh_rows, np.arange(3, 6)) + HELPER_WEIGHT * z("h", zh_rows, np.arange(3, 6))
+    np.testing.assert_allclose(got[:3], expect_en, rtol=1e-5)
+    np.testing.assert_allclose(got[3:], expect_zh, rtol=1e-5)
+
+
+def test_a_helper_alone_serves_questions_and_a_route_missing_a_vector_is_skipped():
+    index, vecs, _ = _helper_index()
+    q = {k: v[0] for k, v in vecs.items()}
+    without_helper = index.score({"s": q["s"], "m": q["m"]}, "", "en").dense
+    assert (without_helper <= -1e8).all()  # a partial sum would not be on the calibrated scale
+    alone, _, _ = _helper_index(helpers=frozenset())
+    assert alone.encoders_for("en", "en") == (("s", 1.0),)
+    only_h = _index_of({"h"})
+    assert only_h.encoders_for("en", "zh") == (("h", 1.0),)
+
+
+def _index_of(encs):
+    from qa.retrieval.index import SearchIndex
+
+    rng = np.random.default_rng(12)
+    owner = np.repeat(np.arange(2), 2)
+    return SearchIndex.build(
+        entry_ids=["a", "b"],
+        entry_langs=["en", "zh"],
+        entry_tags=[[], []],
+        texts=["1", "2", "3", "4"],
+        text_entry=owner,
+        vectors={e: _unit(rng, 4, 8) for e in encs},
+        languages={e: frozenset({"*"}) for e in encs},
+        lexical=False,
+        helpers=frozenset(encs),
+    )
+
+
+def test_drop_text_with_a_helper_hides_the_text_from_both_encoders():
+    index, vecs, owner = _helper_index()
+    t = 1  # entry 0 has texts 0..2
+    qv = index.text_query_vectors(t)
+    with_text = index.score(qv, "", "en", candidates=0).dense[0]
+    without = index.score(qv, "", "en", drop_text=t, candidates=0).dense[0]
+    assert without < with_text - 0.5  # its own vector no longer matches itself in either encoder

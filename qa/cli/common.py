@@ -43,14 +43,17 @@ def knowledge_files() -> list[Path]:
 
 
 def bundled_db_path() -> Path:
-    """The bundled KB, built from knowledge/ on first use (and rebuilt when knowledge/ changes)."""
+    """The bundled KB, built from knowledge/ on first use, and rebuilt when knowledge/ or the
+    default model changes (a newer qa then re-embeds it with its own default)."""
+    from qa.encoders import registry
     from qa.kb.formats import read_file
     from qa.kb.store import KnowledgeBase
 
     files = knowledge_files()
     if not files:
         raise InputError(f"No bundled knowledge found in {KNOWLEDGE_DIR}. Pass --db PATH.")
-    digest = hashlib.md5(b"".join(f.read_bytes() for f in files)).hexdigest()
+    model = "+".join(registry.expand(registry.DEFAULT_MODEL)).encode()
+    digest = hashlib.md5(b"".join(f.read_bytes() for f in files) + model).hexdigest()
     path = data_dir() / "default.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(path)
@@ -59,7 +62,8 @@ def bundled_db_path() -> Path:
             entries = [e for f in files for e in read_file(str(f))]
             with kb.atomic():
                 kb.upsert(entries, replace=True)
-                kb.set_settings({"source_hash": digest, "name": "bundled qa help"})
+                # model None: the next Bot indexes it with the default model (only missing vectors)
+                kb.set_settings({"source_hash": digest, "name": "bundled qa help", "model": None})
     finally:
         kb.close()
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,9 @@ class Encoder(ABC):
     dim: int = 0
     #: Languages it embeds well ("en", "zh"); {"*"} for a multilingual model.
     languages: frozenset[str] = ALL_LANGUAGES
+    #: A helper is added (at retrieval.index.HELPER_WEIGHT) to whichever encoder serves a question,
+    #: instead of serving questions itself; alone in a KB it serves them.
+    helper: bool = False
     batch_size: int = 64
     #: One line for `qa models`.
     description: str = ""
@@ -65,6 +69,11 @@ def encoder_threads(default: int = 2) -> int:
     """The thread count encoders use: $QA_ENCODER_THREADS, or `default`."""
     raw = os.environ.get(THREADS_ENV, "")
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+def cache_dir() -> Path:
+    """Where encoders keep what they derive from their packages to load faster ($XDG_CACHE_HOME/qa)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
 
 
 def normalise(m: np.ndarray) -> np.ndarray:

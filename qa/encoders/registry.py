@@ -1,7 +1,8 @@
 """Encoder names: what `--model` accepts and how each name is built.
 
 A KB stores a list of encoder ids (its "model"); `auto` is the measured default:
-MiniLM for English and multilingual-e5 for Chinese and cross-language questions.
+MiniLM for English and multilingual-e5 for Chinese and cross-language questions, each with
+USE multilingual added as a helper (bench/explore_scoring.py, bench/crosslingual.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from qa.encoders.base import Encoder
 from qa.errors import EncoderError
 
 DEFAULT_MODEL = "auto"
-AUTO = ["minilm-l6-int8", "e5-small-q4"]
+AUTO = ["minilm-l6-int8", "e5-small-q4", "use-m3"]
 
 
 def _minilm() -> Encoder:

