@@ -27,7 +27,7 @@ from qa.retrieval.calibration import Logistic, features
 from qa.retrieval.index import NEG, SearchIndex
 from qa.retrieval.selfcal import PRIOR_OOS, Examples, fit, held_out_examples, prior_for, scale_of, weigh
 
-LANGS = {"minilm-l6-int8": frozenset({"en"}), "e5-small-q4": frozenset({"*"})}
+LANGS = {"minilm-l6-int8": frozenset({"en"}), "e5-small-q4": frozenset({"*"}), "use-m3": frozenset({"*"})}
 #: The KBs with alternates the PRIOR is fitted on (their kb.jsonl only).
 PRIOR_SETS = ("clinc150", "banking77", "hwu64")
 
@@ -35,7 +35,7 @@ PRIOR_SETS = ("clinc150", "banking77", "hwu64")
 @cache
 def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
     kb, qs, texts, owner = load(name)
-    encs = ["e5-small-q4"] if name.endswith("_zh") else ["minilm-l6-int8", "e5-small-q4"]
+    encs = ["e5-small-q4", "use-m3"] if name.endswith("_zh") else ["minilm-l6-int8", "e5-small-q4", "use-m3"]
     vec, qvec = {}, {}
     for e in encs:
         vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
@@ -48,6 +48,7 @@ def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
         text_entry=owner,
         vectors=vec,
         languages={e: LANGS[e] for e in encs},
+        helpers=frozenset({"use-m3"}),
     )
     ids = {e["id"]: i for i, e in enumerate(kb)}
     x, correct, in_scope = [], [], []

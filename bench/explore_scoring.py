@@ -2,7 +2,8 @@
 
 Scores every query against every KB text with each encoder and prints hit@1 / MRR@10 / AUROC for:
 max over texts, top-2 mean, centroid, centroid + top-2 (qa's dense score), and fusions with BM25
-(qa's LexicalIndex) and a second encoder. Uses qa's own retrieval functions, so it measures what
+(qa's LexicalIndex) and a second encoder: e5 beside MiniLM, and USE beside either (qa's default
+adds USE at HELPER_WEIGHT). Uses qa's own retrieval functions, so it measures what
 qa runs. Embeddings are cached in $XDG_CACHE_HOME/qa/bench (first run: ~5 min on 2 cores).
 
     python bench/explore_scoring.py [--sets clinc150,tianchi_covid_zh]
@@ -20,8 +21,8 @@ import numpy as np
 from qa.encoders import registry
 from qa.evaluate import auroc
 from qa.retrieval.dense import centroids, top2_mean
-from qa.retrieval.index import norm_constants
 from qa.retrieval.lexical import LexicalIndex
+from qa.retrieval.norms import norm_constants
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qa" / "bench"
@@ -89,7 +90,7 @@ def main() -> None:
         starts = np.searchsorted(owner, np.arange(len(kb)))
         zh = name.endswith("_zh")
         z = {}
-        for enc_id in ["e5-small-q4"] if zh else ["minilm-l6-int8", "e5-small-q4"]:
+        for enc_id in ["e5-small-q4", "use-m3"] if zh else ["minilm-l6-int8", "e5-small-q4", "use-m3"]:
             k, q = embed(name, enc_id, texts, [x["query"] for x in qs])
             s = q @ k.T
             best = np.maximum.reduceat(s, starts, axis=1)
@@ -109,6 +110,8 @@ def main() -> None:
             report(
                 name, "minilm + e5 x0.5 + BM25 x0.5", z["minilm-l6-int8"] + 0.5 * z["e5-small-q4"] + 0.5 * bm, kb, qs
             )
+        for w in (0.3, 0.5, 1.0):  # the helper: USE at HELPER_WEIGHT (0.5) is qa's default
+            report(name, f"{main_enc} + USE x{w} + BM25 x0.5", z[main_enc] + w * z["use-m3"] + 0.5 * bm, kb, qs)
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ class Bot:
                     "fit": cal.to_json(),
                     "version": selfcal.VERSION,
                     "n_texts": n_texts,
-                    "norms": {k: [s.mu, s.sd] for k, s in index.signals.items()},
+                    "norms": index.stored_norms(),
                 }
             }
         )

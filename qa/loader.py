@@ -9,6 +9,7 @@ import numpy as np
 from qa.encoders.base import Encoder, effective_languages
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
+from qa.reference import reference_vectors
 from qa.retrieval.index import SearchIndex
 
 
@@ -26,6 +27,7 @@ def load_index(
     langs = [e.lang for e in entries]
     vectors: dict[str, np.ndarray] = {}
     languages = effective_languages(encoders)
+    by_id = {e.id: e for e in encoders}
     for enc in encoders:
         serves = languages[enc.id]
         stored_hashes, mat = kb.load_vectors(enc.id)
@@ -55,4 +57,5 @@ def load_index(
         languages=languages,
         norms=norms,
         helpers=frozenset(e.id for e in encoders if e.helper),
+        reference=lambda enc_id, lang: reference_vectors(by_id[enc_id], lang),
     )

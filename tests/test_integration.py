@@ -78,6 +78,24 @@ def test_chinese_question_against_english_entries(tmp_path):
 
 
 @pytest.mark.slow
+def test_chinese_questions_get_a_calibrated_answer_from_an_english_kb():
+    """The bundled English KB alone, asked in Chinese: cross-language scores are scaled for the
+    language pair, so clear questions are answered and unrelated ones are not."""
+    import yaml
+
+    from qa.bot import Bot
+
+    entries = yaml.safe_load((Path(__file__).resolve().parent.parent / "knowledge" / "en.yaml").read_text())
+    bot = Bot.from_entries(entries)
+    for question, want in [("怎么导入CSV文件", "en-import-csv"), ("这个机器人能离线工作吗", "en-offline")]:
+        ans = bot.ask(question, log=False)
+        assert (ans.status, ans.entry_id) == ("answered", want) and ans.confidence >= 0.5, ans
+    for question in ("明天北京天气怎么样", "如何做红烧肉"):
+        ans = bot.ask(question, log=False)
+        assert ans.status != "answered" and ans.confidence < 0.5, ans
+
+
+@pytest.mark.slow
 def test_import_shared_clinc150_then_ask(tmp_path):
     data = shared_set("clinc150")
     db = tmp_path / "x.db"

@@ -7,8 +7,8 @@ import pytest
 
 from qa.retrieval.calibration import Logistic, ambiguity_margin, features, threshold_for_precision
 from qa.retrieval.dense import centroids, entry_scores, top2_mean
-from qa.retrieval.index import norm_constants
 from qa.retrieval.lexical import LexicalIndex, tokenize
+from qa.retrieval.norms import norm_constants
 
 
 def _unit(rng, n, d):
@@ -216,15 +216,15 @@ def test_a_helper_adds_its_z_score_at_helper_weight_to_the_primary_encoder():
     q = {k: v[0] for k, v in vecs.items()}
     got = index.score(q, "", "en", candidates=0).dense
 
-    def z(enc, rows, ents):
-        sig = index.signals[enc]
+    def z(enc, rows, ents, elang):
+        mu, sd = index.norm_for(enc, "en", elang)
         starts = np.searchsorted(owner[rows], ents)
         s = entry_scores(q[enc], vecs[enc][rows], centroids(vecs[enc][rows], starts), starts)
-        return (s - sig.mu) / sig.sd
+        return (s - mu) / sd
 
     en_rows, zh_rows = np.flatnonzero(owner < 3), np.flatnonzero(owner >= 3)
-    expect_en = z("s", en_rows, np.arange(3)) + HELPER_WEIGHT * z("h", en_rows, np.arange(3))
-    expect_zh = z("m", zh_rows, np.arange(3, 6)) + HELPER_WEIGHT * z("h", zh_rows, np.arange(3, 6))
+    expect_en = z("s", en_rows, np.arange(3), "en") + HELPER_WEIGHT * z("h", en_rows, np.arange(3), "en")
+    expect_zh = z("m", zh_rows, np.arange(3, 6), "zh") + HELPER_WEIGHT * z("h", zh_rows, np.arange(3, 6), "zh")
     np.testing.assert_allclose(got[:3], expect_en, rtol=1e-5)
     np.testing.assert_allclose(got[3:], expect_zh, rtol=1e-5)
 
@@ -265,3 +265,71 @@ def test_drop_text_with_a_helper_hides_the_text_from_both_encoders():
     with_text = index.score(qv, "", "en", candidates=0).dense[0]
     without = index.score(qv, "", "en", drop_text=t, candidates=0).dense[0]
     assert without < with_text - 0.5  # its own vector no longer matches itself in either encoder
+
+
+def _lang_index(n_zh_texts, reference, norms=None):
+    """English entries, and `n_zh_texts` Chinese texts (one entry each); one multilingual encoder 'm'
+    whose Chinese vectors share a 'language direction', as real encoders' do."""
+    from qa.retrieval.index import SearchIndex
+
+    rng = np.random.default_rng(21)
+    n_en = 40
+    owner = np.r_[np.repeat(np.arange(n_en), 2), n_en + np.arange(n_zh_texts)]
+    vecs = _unit(rng, len(owner), 16)
+    vecs[2 * n_en :] += 2.0 * np.eye(16, dtype=np.float32)[0]
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    n = n_en + n_zh_texts
+    return SearchIndex.build(
+        entry_ids=[f"e{i}" for i in range(n)],
+        entry_langs=["en"] * n_en + ["zh"] * n_zh_texts,
+        entry_tags=[[] for _ in range(n)],
+        texts=[f"t{i}" for i in range(len(owner))],
+        text_entry=owner,
+        vectors={"m": vecs},
+        languages={"m": frozenset({"*"})},
+        lexical=False,
+        norms=norms,
+        reference=reference,
+    )
+
+
+def test_a_kb_in_one_language_scales_other_language_questions_on_the_reference_questions():
+    from qa.retrieval.norms import cross_constants, norm_constants
+
+    rng = np.random.default_rng(22)
+    ref = _unit(rng, 50, 16)
+    asked = []
+
+    def reference(enc, lang):
+        asked.append((enc, lang))
+        return ref
+
+    index = _lang_index(0, reference)
+    assert ("m", "zh") in asked and ("m", "en") not in asked  # only the language the KB lacks
+    sig = index.signals["m"]
+    assert index.norm_for("m", "zh", "en") == cross_constants(ref, sig.vectors)
+    assert index.norm_for("m", "en", "en") == norm_constants(sig.vectors, index.text_entry[sig.text_idx])
+    # stored constants are used as they are: no reference is embedded again
+    stored = index.stored_norms()
+    asked.clear()
+    again = _lang_index(0, reference, norms=stored)
+    assert not asked and again.pair_norms == index.pair_norms
+    # without a reference, a question in another language is scaled as one in the KB's language
+    plain = _lang_index(0, None)
+    assert plain.norm_for("m", "zh", "en") == plain.norm_for("m", "en", "en")
+
+
+def test_a_bilingual_kb_scales_each_language_pair_on_its_own_texts():
+    from qa.retrieval.norms import cross_constants
+
+    index = _lang_index(40, lambda enc, lang: pytest.fail("a bilingual KB needs no reference"))
+    sig = index.signals["m"]
+    en, zh = sig.vectors[:80], sig.vectors[80:]
+    assert index.norm_for("m", "zh", "en") == cross_constants(zh, en)
+    zh_zh, en_en, zh_en = (index.norm_for("m", *p) for p in (("zh", "zh"), ("en", "en"), ("zh", "en")))
+    assert zh_zh[0] > en_en[0] + 0.2 and zh_en[0] < zh_zh[0]  # the shared direction lifts only zh-zh
+    q = {"m": zh[0]}
+    scored = index.score(q, "", "zh", candidates=0).dense
+    mu, sd = zh_zh
+    expect = (1.0 - mu) / sd  # the text itself: centroid and top-2 of a one-text entry are 1.0
+    assert scored[40] == pytest.approx(expect, rel=1e-4)

@@ -8,13 +8,19 @@ signal at a fixed weight.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from qa.retrieval.dense import CENTROID_WEIGHT, centroids, top2_mean
 from qa.retrieval.lexical import LexicalIndex
+from qa.retrieval.norms import MIN_TEXTS, cross_constants, norm_constants
+
+#: The languages questions are detected in (qa.text.detect_lang), besides the KB's own.
+QUESTION_LANGUAGES = ("en", "zh")
+#: (encoder id, language) -> vectors of reference questions in that language, or None.
+Reference = Callable[[str, str], "np.ndarray | None"]
 
 #: Weight of the normalised BM25 score beside the z-scored dense one (bench/explore_scoring.py).
 LEXICAL_WEIGHT = 0.5
@@ -39,7 +45,7 @@ class DenseSignal:
     vectors: np.ndarray  # (len(text_idx), dim) unit rows
     cents: np.ndarray  # (len(entry_idx), dim)
     ends: np.ndarray  # end row (exclusive) of each covered entry within `vectors`
-    mu: float  # mean and spread of entry scores between unrelated texts: the fixed normalisation
+    mu: float  # mean and spread of the cosine between unrelated texts of the KB (any languages)
     sd: float
     basis: np.ndarray | None = None  # (r, dim): the centroids' top directions, for the first pass
     reduced: np.ndarray | None = None  # (len(entry_idx), r) centroids in that basis
@@ -60,20 +66,6 @@ def reduce(cents: np.ndarray, dim: int = REDUCED_DIM, sample: int = 5000) -> tup
     _, _, vt = np.linalg.svd(rows, full_matrices=False)
     basis = np.ascontiguousarray(vt[:dim], dtype=np.float32)
     return basis, np.ascontiguousarray(cents @ basis.T, dtype=np.float32)
-
-
-def norm_constants(vectors: np.ndarray, owner: np.ndarray, n_pairs: int = 4000) -> tuple[float, float]:
-    """Mean and std of the cosine between texts of different entries (a seeded sample)."""
-    n = len(vectors)
-    if n < 2 or len(np.unique(owner)) < 2:
-        return 0.0, 1.0
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, n, n_pairs)
-    b = rng.integers(0, n, n_pairs)
-    keep = owner[a] != owner[b]
-    cos = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
-    sd = float(cos.std())
-    return float(cos.mean()), sd if sd > 1e-6 else 1.0
 
 
 @dataclass
@@ -97,11 +89,13 @@ class SearchIndex:
     specialists: dict[str, frozenset[str]]  # encoder id -> languages it alone serves ({"*"} = all)
     lexical: LexicalIndex | None = None
     helpers: frozenset[str] = frozenset()  # encoders added at HELPER_WEIGHT to the primary one
+    #: (encoder, question language, entry language) -> (mu, sd) that z-score that pair's cosines
+    pair_norms: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.starts = np.searchsorted(self.text_entry, np.arange(len(self.entry_ids)))
-        self._routes: dict[str, list[tuple[tuple[tuple[str, float], ...], np.ndarray]]] = {}
+        self._routes: dict[str, list[Route]] = {}
         self._pos: dict[tuple, np.ndarray] = {}
 
     @property
@@ -123,8 +117,13 @@ class SearchIndex:
         lexical: bool = True,
         norms: Mapping[str, tuple[float, float]] | None = None,
         helpers: frozenset[str] = frozenset(),
+        reference: Reference | None = None,
     ) -> SearchIndex:
-        """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed)."""
+        """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed).
+
+        `norms` are constants stored with the KB (see `stored_norms`); missing ones are measured,
+        for a question language with too few texts in the KB on `reference` vectors.
+        """
         text_entry = np.asarray(text_entry, dtype=np.int64)
         signals = {}
         for enc, mat in vectors.items():
@@ -157,7 +156,7 @@ class SearchIndex:
                 reduced,
             )
         lex = LexicalIndex(texts) if lexical and len(texts) else None
-        return cls(
+        index = cls(
             list(entry_ids),
             list(entry_langs),
             [list(t) for t in entry_tags],
@@ -169,6 +168,46 @@ class SearchIndex:
             lex,
             frozenset(h for h in helpers if h in vectors),
         )
+        index._measure_pair_norms(norms or {}, reference)
+        return index
+
+    # ---- the fixed normalisation, per language pair ------------------------------------------
+    def _measure_pair_norms(self, stored: Mapping[str, tuple[float, float]], reference: Reference | None) -> None:
+        langs = list(dict.fromkeys(self.entry_langs))
+        for qlang in dict.fromkeys([*QUESTION_LANGUAGES, *langs]):
+            for elang in langs:
+                for enc, _ in self.encoders_for(qlang, elang):
+                    key = (enc, qlang, elang)
+                    got = stored.get(pair_key(*key))
+                    self.pair_norms[key] = tuple(got) if got else self._pair_norm(*key, reference)  # type: ignore[assignment]
+
+    def _pair_norm(self, enc: str, qlang: str, elang: str, reference: Reference | None) -> tuple[float, float]:
+        sig = self.signals[enc]
+        row_lang = np.array(self.entry_langs, dtype=object)[self.text_entry[sig.text_idx]]
+        owner = self.text_entry[sig.text_idx]
+        in_e = row_lang == elang
+        if qlang == elang:
+            return norm_constants(sig.vectors[in_e], owner[in_e])
+        in_q = row_lang == qlang
+        if in_q.sum() >= MIN_TEXTS:
+            return cross_constants(sig.vectors[in_q], sig.vectors[in_e])
+        ref = reference(enc, qlang) if reference is not None else None
+        if ref is None or not len(ref):
+            return norm_constants(sig.vectors[in_e], owner[in_e])  # nothing better known
+        return cross_constants(np.asarray(ref, dtype=np.float32), sig.vectors[in_e])
+
+    def norm_for(self, enc: str, qlang: str, elang: str) -> tuple[float, float]:
+        got = self.pair_norms.get((enc, qlang, elang))
+        if got is None:
+            sig = self.signals[enc]
+            return sig.mu, sig.sd
+        return got
+
+    def stored_norms(self) -> dict[str, list[float]]:
+        """The constants to store with the KB, so they stay fixed until it is recalibrated."""
+        out = {enc: [sig.mu, sig.sd] for enc, sig in self.signals.items()}
+        out.update({pair_key(*k): [v[0], v[1]] for k, v in self.pair_norms.items()})
+        return out
 
     # ---- routing -----------------------------------------------------------------------------
     def encoder_for(self, qlang: str, elang: str) -> str | None:
@@ -197,28 +236,31 @@ class SearchIndex:
         extra = [(h, HELPER_WEIGHT) for h in self.encoder_order if h in self.helpers and h != primary]
         return ((primary, 1.0), *((h, w) for h, w in extra if self._serves(h, qlang, elang)))
 
-    def routes(self, qlang: str) -> list[tuple[tuple[tuple[str, float], ...], np.ndarray]]:
-        """For a question language: (encoders and weights, entry indices they score), covering every entry."""
+    def routes(self, qlang: str) -> list[Route]:
+        """For a question language: one route per entry language, covering every entry."""
         if qlang not in self._routes:
-            by_parts: dict[tuple[tuple[str, float], ...], list[int]] = {}
+            by_lang: dict[str, list[int]] = {}
             for i, elang in enumerate(self.entry_langs):
+                by_lang.setdefault(elang, []).append(i)
+            out = []
+            for elang, ix in by_lang.items():
                 parts = self.encoders_for(qlang, elang)
                 if parts:
-                    by_parts.setdefault(parts, []).append(i)
-            self._routes[qlang] = [(p, np.array(ix, dtype=np.int64)) for p, ix in by_parts.items()]
+                    out.append(Route(parts, elang, np.array(ix, dtype=np.int64)))
+            self._routes[qlang] = out
         return self._routes[qlang]
 
     def encoders_needed(self, qlang: str) -> list[str]:
-        return list(dict.fromkeys(enc for parts, _ in self.routes(qlang) for enc, _ in parts))
+        return list(dict.fromkeys(enc for r in self.routes(qlang) for enc, _ in r.parts))
 
     def label_for(self, qlang: str, elang: str) -> str:
         """The encoders behind one pair's dense score, for /why (e.g. 'minilm-l6-int8+use-m3')."""
         return "+".join(enc for enc, _ in self.encoders_for(qlang, elang))
 
     # ---- scoring -----------------------------------------------------------------------------
-    def _positions(self, qlang: str, parts: tuple, enc: str, wanted: np.ndarray) -> np.ndarray:
+    def _positions(self, qlang: str, elang: str, enc: str, wanted: np.ndarray) -> np.ndarray:
         """Positions within signal `enc` of the entries `wanted` of one route (all covered by construction)."""
-        key = (qlang, parts, enc)
+        key = (qlang, elang, enc)
         if key not in self._pos:
             sig = self.signals[enc]
             pos = np.searchsorted(sig.entry_idx, wanted)
@@ -263,12 +305,19 @@ class SearchIndex:
                 lt[drop_text] = 0.0
             lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
         dense = np.full(self.n, NEG, dtype=np.float32)
-        for parts, wanted in self.routes(qlang):
+        for route in self.routes(qlang):
+            parts, wanted = route.parts, route.entries
             usable = [(self.signals[e], w) for e, w in parts if e in self.signals and e in qvecs]
             if not usable or len(usable) < len(parts):
                 continue  # a missing vector would make this route's scores incomparable
             legs = [
-                _Leg(sig, qvecs[sig.encoder_id], w, self._positions(qlang, parts, sig.encoder_id, wanted))
+                _Leg(
+                    sig,
+                    qvecs[sig.encoder_id],
+                    w,
+                    self._positions(qlang, route.elang, sig.encoder_id, wanted),
+                    self.norm_for(sig.encoder_id, qlang, route.elang),
+                )
                 for sig, w in usable
             ]
             pick = np.arange(len(wanted)) if allowed is None else np.flatnonzero(allowed[wanted])
@@ -280,11 +329,16 @@ class SearchIndex:
             for leg in legs:
                 leg.centroid_pass(approximate=first_pass, drop_text=drop_text, drop_at=drop_at)
             if first_pass:
-                prelim = sum(leg.w * leg.cent_z[pick] for leg in legs) + LEXICAL_WEIGHT * lex[wanted[pick]]
+                prelim = LEXICAL_WEIGHT * lex[wanted[pick]]
+                for leg in legs:
+                    prelim = prelim + leg.w * leg.cent_z[pick]
                 pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
             if not len(pick):
                 continue
-            dense[wanted[pick]] = sum(leg.w * leg.exact(pick) for leg in legs)
+            total = np.zeros(len(pick), dtype=np.float32)
+            for leg in legs:
+                total += leg.w * leg.exact(pick)
+            dense[wanted[pick]] = total
         fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
         other = self._other_language(qlang)
         if other is not None:
@@ -303,11 +357,25 @@ class SearchIndex:
         return out
 
 
+def pair_key(enc: str, qlang: str, elang: str) -> str:
+    return f"{enc}|{qlang}>{elang}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The entries of one language, and the encoders (with weights) that score them for a question."""
+
+    parts: tuple[tuple[str, float], ...]
+    elang: str
+    entries: np.ndarray
+
+
 class _Leg:
     """One encoder's part of a route's dense score: centroid z-scores first, exact ones for candidates."""
 
-    def __init__(self, sig: DenseSignal, q: np.ndarray, w: float, pos: np.ndarray):
+    def __init__(self, sig: DenseSignal, q: np.ndarray, w: float, pos: np.ndarray, norm: tuple[float, float]):
         self.sig, self.q, self.w, self.pos = sig, q, w, pos
+        self.mu, self.sd = norm
         self.cent_z = np.empty(0, dtype=np.float32)
         self.exact_cent = True
         self.drop_row, self.drop_at, self.drop_cent = -1, -1, 0.0
@@ -331,7 +399,7 @@ class _Leg:
                     self.drop_cent = float(c @ q) / max(float(np.linalg.norm(c)), 1e-9)
                     cent[drop_at] = self.drop_cent
         self.cent = cent
-        self.cent_z = (cent - sig.mu) / sig.sd
+        self.cent_z = (cent - self.mu) / self.sd
 
     def exact(self, pick: np.ndarray) -> np.ndarray:
         """z-scored centroid + top-2 blend of the entries at `pick` (positions within the route)."""
@@ -347,4 +415,4 @@ class _Leg:
         if self.drop_row >= 0:
             ts[rows == self.drop_row] = NEG
         s = CENTROID_WEIGHT * cent_pick + (1 - CENTROID_WEIGHT) * top2_mean(ts, local)
-        return ((s - sig.mu) / sig.sd).astype(np.float32)
+        return ((s - self.mu) / self.sd).astype(np.float32)

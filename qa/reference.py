@@ -1,0 +1,57 @@
+"""Everyday questions in each language, unrelated to almost any KB, and their vectors.
+
+They give the cosine scale of a question language a KB has no texts in (retrieval/norms.py).
+Their vectors are cached per built-in encoder in the user cache folder; other encoders (word
+vectors trained on one KB, local sentence-transformers folders) embed them each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.encoders.base import Encoder, cache_dir
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "retrieval" / "reference"
+
+
+@cache
+def reference_texts(lang: str) -> tuple[str, ...]:
+    path = REFERENCE_DIR / f"{lang}.txt"
+    if not path.is_file():
+        return ()
+    return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def reference_vectors(encoder: Encoder, lang: str) -> np.ndarray | None:
+    """The encoder's vectors of the reference questions in `lang` (None: no such questions)."""
+    from qa.encoders import registry
+
+    texts = reference_texts(lang)
+    if not texts:
+        return None
+    if encoder.id not in registry.BUILTIN:
+        return encoder.embed(list(texts))
+    digest = hashlib.md5("\n".join(texts).encode()).hexdigest()[:12]
+    path = cache_dir() / f"reference-{encoder.id}-{lang}-{digest}.npy"
+    try:
+        vecs = np.load(path)
+        if vecs.shape == (len(texts), encoder.dim):
+            return vecs
+    except (OSError, ValueError):
+        pass
+    vecs = encoder.embed(list(texts))
+    try:  # a temporary file, then a rename: a half-written cache is never read
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".reference-", suffix=".npy", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, vecs)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return vecs
