@@ -155,15 +155,22 @@ class Bot:
                     enc.set_spinning(alone)
             self._version = self.kb.data_version()
 
+    def oos_share(self) -> float:
+        """The share of questions assumed to be out of scope when the KB calibrates itself
+        (`qa tune --oos-share`; default selfcal.DEFAULT_OOS_PRIOR)."""
+        stored = self.kb.get_setting("oos_share")
+        return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
+
     def _fit_and_store(
         self,
         index: SearchIndex,
         n_texts: int,
         *,
-        oos_prior: float = selfcal.DEFAULT_OOS_PRIOR,
+        oos_prior: float | None = None,
         precision: float | None = None,
     ) -> Calibration:
-        cal = calibrate_from_kb(index, oos_prior=oos_prior, precision=precision)
+        share = self.oos_share() if oos_prior is None else oos_prior
+        cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
         self._store_calibration(cal, index, n_texts)
         return self._apply_overrides(cal, self.kb.get_setting("thresholds", {}))
 
@@ -194,9 +201,8 @@ class Bot:
         margin = overrides.get("ambiguity_margin", cal.ambiguity_margin)
         return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))
 
-    def recalibrate(
-        self, *, oos_prior: float = selfcal.DEFAULT_OOS_PRIOR, precision: float | None = None
-    ) -> Calibration:
+    def recalibrate(self, *, oos_prior: float | None = None, precision: float | None = None) -> Calibration:
+        """Refit the self-calibration (at the KB's stored out-of-scope share unless `oos_prior`)."""
         with self._lock:
             cal = self._fit_and_store(self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision)
             self._cal = cal

@@ -47,7 +47,8 @@ def kb_info(bot: Bot) -> str:
     return (
         f"KB {bot.kb.path or ':memory:'}: {bot.index.n} entries, {len(bot.index.texts)} texts; "
         f"model {'+'.join(e.id for e in bot.encoders)}; answer threshold {cal.answer_threshold:.0%}, "
-        f"ambiguity margin {cal.ambiguity_margin:.2f}; calibration: {cal.source} ({cal.n_examples} examples)"
+        f"ambiguity margin {cal.ambiguity_margin:.2f}; calibration: {cal.source} ({cal.n_examples} examples, "
+        f"out-of-scope share {bot.oos_share():.0%})"
     )
 
 

@@ -188,9 +188,40 @@ def test_tune_on_labelled_and_by_hand(tmp_path, fake_db, monkeypatch, capsys):
     assert code == 0 and r["hand_set"] == {} and not r["calibration"].startswith("labelled")
 
 
+def test_tune_oos_share_refits_the_self_calibration_and_is_kept(fake_db, monkeypatch, capsys):
+    from qa.bot import Bot
+    from qa.encoders.fake import FakeEncoder
+    from qa.kb.store import KnowledgeBase
+
+    def confidence(question):
+        kb = KnowledgeBase(fake_db)
+        try:
+            return Bot(kb, [FakeEncoder()]).ask(question, log=False).confidence
+        finally:
+            kb.close()
+
+    unrelated = "quantum chromodynamics lecture notes"
+    base = confidence(unrelated)
+    code, out, err = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), "--oos-share", "0.5", "--json")
+    assert code == 0, err
+    assert json.loads(out)["oos_share"] == 0.5
+    wary = confidence(unrelated)
+    assert wary < base  # more unanswerable traffic: lower confidence for a weak match
+    code, out, _ = _run(monkeypatch, capsys, "stats", "--db", str(fake_db), "--json")
+    assert json.loads(out)["oos_share"] == 0.5
+    code, out, _ = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), "--oos-share", "0", "--json")
+    trusting = confidence(unrelated)
+    assert code == 0 and trusting > base  # every question answerable: no in-scope factor
+    code, out, _ = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), "--reset", "--json")
+    assert code == 0 and json.loads(out)["oos_share"] == 0.1
+    assert confidence(unrelated) == pytest.approx(base, abs=1e-4)
+
+
 @pytest.mark.parametrize(
     ("args", "msg"),
     [
+        (["--oos-share", "0.95"], "--oos-share"),
+        (["--oos-share", "-0.1"], "--oos-share"),
         (["--threshold", "1.5"], "--threshold"),
         (["--precision", "-1"], "--precision"),
         (["--margin", "-0.1"], "--margin"),
@@ -200,6 +231,13 @@ def test_tune_on_labelled_and_by_hand(tmp_path, fake_db, monkeypatch, capsys):
 def test_tune_bad_input(fake_db, monkeypatch, capsys, args, msg):
     code, _, err = _run(monkeypatch, capsys, "tune", "--db", str(fake_db), *args)
     assert code == 2 and msg in err
+
+
+def test_tune_oos_share_is_not_for_labelled_questions(tmp_path, fake_db, monkeypatch, capsys):
+    code, _, err = _run(
+        monkeypatch, capsys, "tune", str(_labelled(tmp_path)), "--db", str(fake_db), "--oos-share", "0.2"
+    )
+    assert code == 2 and "labelled QUERIES bring their own share" in err
 
 
 def test_tune_needs_enough_labelled_questions(tmp_path, fake_db, monkeypatch, capsys):

@@ -211,6 +211,7 @@ def stats(db: str | None, as_json: bool) -> None:
         "answer_threshold": fit.answer_threshold if fit else None,
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
+        "oos_share": kb.get_setting("oos_share"),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }

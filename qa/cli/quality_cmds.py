@@ -112,7 +112,15 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
 )
 @click.option("--threshold", type=float, help="Set the answer threshold (0-1) by hand.")
 @click.option("--margin", type=float, help="Set the ambiguity margin by hand.")
-@click.option("--reset", is_flag=True, help="Drop hand-set thresholds and refit from the KB's own alternates.")
+@click.option(
+    "--oos-share",
+    type=float,
+    help="The share of your users' questions that the KB cannot answer (0-0.9; default 0.1): "
+    "the self-calibration is refitted for it and keeps it.",
+)
+@click.option(
+    "--reset", is_flag=True, help="Drop hand-set thresholds and out-of-scope share; refit from the KB's own alternates."
+)
 def tune(
     queries: str | None,
     db: str | None,
@@ -120,16 +128,20 @@ def tune(
     precision: float | None,
     threshold: float | None,
     margin: float | None,
+    oos_share: float | None,
     reset: bool,
 ) -> None:
     """Refit confidence and thresholds on labelled QUERIES, or set the thresholds by hand.
 
     With QUERIES (the `qa eval` format), the calibration is fitted on them and kept as the KB
-    grows. Without, --precision refits the self-calibration for that precision.
+    grows. Without, --precision refits the self-calibration for that precision, and --oos-share
+    for that share of unanswerable questions (confidence is only right for the traffic it assumes:
+    0 when every question has an answer in the KB, 0.3 when a third have none).
 
     \b
     Example:
       qa tune labelled.jsonl --db faq.db --precision 0.9
+      qa tune --db faq.db --oos-share 0.3
       qa tune --db faq.db --threshold 0.6 --margin 0.4
       qa tune --db faq.db --reset
     """
@@ -141,17 +153,24 @@ def tune(
             raise click.BadParameter("must be between 0 and 1", param_hint=name)
     if margin is not None and margin < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--margin")
-    if not (queries or precision is not None or threshold is not None or margin is not None or reset):
-        raise click.UsageError("Give labelled QUERIES, --precision, --threshold, --margin or --reset.")
+    if oos_share is not None and not 0.0 <= oos_share <= 0.9:
+        raise click.BadParameter("must be between 0 and 0.9", param_hint="--oos-share")
+    if queries and oos_share is not None:
+        raise click.UsageError("--oos-share is for the self-calibration: labelled QUERIES bring their own share.")
+    given = (precision, threshold, margin, oos_share)
+    if not (queries or reset or any(v is not None for v in given)):
+        raise click.UsageError("Give labelled QUERIES, --precision, --oos-share, --threshold, --margin or --reset.")
     bot = open_bot(db)
     if reset:
-        bot.kb.set_settings({"thresholds": None})
+        bot.kb.set_settings({"thresholds": None, "oos_share": None})
+    if oos_share is not None:
+        bot.kb.set_settings({"oos_share": oos_share})
     if queries:
         from qa.evaluate import read_queries
 
         cal = fit_labelled(bot, read_queries(queries), precision=precision, source=f"labelled:{queries}")
         bot.set_calibration(cal)
-    elif precision is not None or reset:
+    elif precision is not None or reset or oos_share is not None:
         kw = {} if precision is None else {"precision": precision}
         bot.recalibrate(**kw)
     overrides = dict(bot.kb.get_setting("thresholds", {}))
@@ -164,6 +183,7 @@ def tune(
     cal = bot.calibration
     out = {
         "calibration": cal.source,
+        "oos_share": bot.oos_share(),
         "examples": cal.n_examples,
         "answer_threshold": cal.answer_threshold,
         "ambiguity_margin": cal.ambiguity_margin,
@@ -174,7 +194,6 @@ def tune(
     else:
         click.echo(
             f"Calibration: {cal.source} ({cal.n_examples} examples). Answer threshold "
-            f"{cal.answer_threshold:.0%}, ambiguity margin {cal.ambiguity_margin:.2f}"
-            + (f"; hand-set: {overrides}" if overrides else "")
-            + "."
+            f"{cal.answer_threshold:.0%}, ambiguity margin {cal.ambiguity_margin:.2f}, "
+            f"out-of-scope share {bot.oos_share():.0%}" + (f"; hand-set: {overrides}" if overrides else "") + "."
         )

@@ -125,9 +125,13 @@ def shrink(own: Logistic, prior: Logistic, n: int) -> Logistic:
     return Logistic(coef, lam * own.intercept + (1 - lam) * prior.intercept)
 
 
-def fit(ex: Examples, *, precision: float | None = DEFAULT_PRECISION, source: str) -> Calibration:
+def fit(
+    ex: Examples, *, precision: float | None = DEFAULT_PRECISION, source: str, in_scope_factor: bool = True
+) -> Calibration:
     """Both factors on the examples (each shrunk toward the PRIOR when they are few); the answer
-    threshold reaches `precision` on them, or is ANSWER_THRESHOLD if None."""
+    threshold reaches `precision` on them, or is ANSWER_THRESHOLD if None. Without
+    `in_scope_factor`, every question is taken to be answerable (and the threshold is set on the
+    in-scope examples)."""
     center, scale = scale_of(ex)
     cal = replace(PRIOR, center=center, scale=scale, source=source, n_examples=len(ex.x))
     z = cal.standardise(ex.x)
@@ -144,9 +148,16 @@ def fit(ex: Examples, *, precision: float | None = DEFAULT_PRECISION, source: st
         in_scope = shrink(own, in_scope, min(n_in, n_out))
     elif not n_out:
         in_scope = None  # labelled questions, all in scope
+    if not in_scope_factor:
+        in_scope = None
     cal = replace(cal, answer=answer, either=either, in_scope=in_scope)
-    conf = np.array([cal.confidence(row) for row in ex.x])
-    thr = ANSWER_THRESHOLD if precision is None else threshold_for_precision(conf, ex.correct, ex.weight, precision)
+    rows = slice(None) if in_scope is not None else ins
+    conf = np.array([cal.confidence(row) for row in ex.x[rows]])
+    thr = (
+        ANSWER_THRESHOLD
+        if precision is None
+        else threshold_for_precision(conf, ex.correct[rows], ex.weight[rows], precision)
+    )
     margin = ambiguity_margin(ex.x[ins, 1], ex.correct[ins], ex.in_top2[ins])
     return replace(cal, answer_threshold=thr, ambiguity_margin=margin)
 
@@ -164,10 +175,15 @@ def calibrate_from_kb(
     index: SearchIndex, *, oos_prior: float = DEFAULT_OOS_PRIOR, precision: float | None = None
 ) -> Calibration:
     """Fit on held-out alternates; the PRIOR on the KB's scale when it has too few alternates.
-    The answer threshold is ANSWER_THRESHOLD unless a `precision` is asked for."""
+    The answer threshold is ANSWER_THRESHOLD unless a `precision` is asked for. `oos_prior` 0
+    (every question is answerable) drops the in-scope factor."""
+    if not 0.0 <= oos_prior < 1.0:
+        raise ValueError("oos_prior must be in [0, 1)")
     if index.n < 3:
         return PRIOR
     ex = held_out_examples(index)
     if int(ex.in_scope.sum()) < MIN_IN_SCOPE or ex.correct.all() or not ex.correct.any():
-        return prior_for(ex, oos_prior)
-    return fit(weigh(ex, oos_prior), precision=precision, source="kb-alternates")
+        cal = prior_for(ex, oos_prior if oos_prior > 0 else PRIOR_OOS)
+        return replace(cal, in_scope=None) if oos_prior == 0 else cal
+    share = oos_prior if oos_prior > 0 else PRIOR_OOS
+    return fit(weigh(ex, share), precision=precision, source="kb-alternates", in_scope_factor=oos_prior > 0)
