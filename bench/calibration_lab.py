@@ -11,6 +11,13 @@ The queries are only used to measure; nothing is fitted on them.
 
     python -m bench.calibration_lab [--sets clinc150,banking77]
     python -m bench.calibration_lab --fit-prior   # the PRIOR's coefficients, from the KBs' held-out texts
+    python -m bench.calibration_lab --frontier    # the best ECE any fixed out-of-scope share allows
+
+`--frontier` is an oracle, not a method: for each set it fits P(right | in scope) on the set's own
+answerable queries and the score distributions of its in-scope and out-of-scope queries (hidden
+KB entries where it has none), then reports the ECE of the resulting confidence at several fixed
+out-of-scope shares. If no single share brings every set under a target, no calibration that
+assumes one share for every KB can.
 """
 
 from __future__ import annotations
@@ -90,14 +97,35 @@ def fit_prior() -> dict:
     return {"in_scope": rnd(in_scope), "answer": rnd(answer), "either": rnd(either)}
 
 
+def frontier(name: str, shares: list[float]) -> dict:
+    from scipy.stats import norm
+
+    ex, x, correct, in_scope = build(name)
+    answer = Logistic.fit(x[in_scope], correct[in_scope].astype(int))
+    p_ans = answer.predict(x)
+    top_in = x[in_scope, 0]
+    top_out = x[~in_scope, 0] if (~in_scope).any() else ex.x[~ex.in_scope, 0]
+    f_in, f_out = norm(top_in.mean(), top_in.std()), norm(top_out.mean(), top_out.std())
+    row: dict = {"set": name, "real_share": round(float((~in_scope).mean()), 3)}
+    for pi in shares:
+        a, b = (1 - pi) * f_in.pdf(x[:, 0]), pi * f_out.pdf(x[:, 0])
+        row[f"ece@{pi}"] = round(ece(a / (a + b) * p_ans, correct)[0], 3)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default="clinc150,banking77,hwu64,tianchi_covid_zh")
     ap.add_argument("--priors", default="0.05,0.1,0.2")
     ap.add_argument("--fit-prior", action="store_true")
+    ap.add_argument("--frontier", action="store_true")
     args = ap.parse_args()
     if args.fit_prior:
         print(json.dumps(fit_prior()))
+        return
+    if args.frontier:
+        for name in args.sets.split(","):
+            print(json.dumps(frontier(name, [0.0, 0.05, 0.1, 0.2, 0.33])), flush=True)
         return
     for name in args.sets.split(","):
         ex, x, correct, in_scope = build(name)
