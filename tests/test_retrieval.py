@@ -101,7 +101,7 @@ def test_ambiguity_margin_grows_with_confusion():
     assert got == pytest.approx((np.log(3) + 1) / 3, abs=0.1)
 
 
-def _clustered_index(n_entries=2000, dim=64, seed=7):
+def _clustered_index(n_entries=2000, dim=64, seed=7, helper=False):
     from qa.retrieval.index import SearchIndex
 
     rng = np.random.default_rng(seed)
@@ -114,28 +114,35 @@ def _clustered_index(n_entries=2000, dim=64, seed=7):
     vecs = centers[owner] + rng.normal(0, 0.15, (len(owner), dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     texts = [f"text {i} of entry {o}" for i, o in enumerate(owner)]
+    vectors = {"m": vecs}
+    if helper:  # a second view of the same texts, as another encoder would give
+        h = vecs + rng.normal(0, 0.1, vecs.shape).astype(np.float32)
+        vectors["h"] = h / np.linalg.norm(h, axis=1, keepdims=True)
     index = SearchIndex.build(
         entry_ids=[f"e{i}" for i in range(n_entries)],
         entry_langs=["en"] * n_entries,
         entry_tags=[[] for _ in range(n_entries)],
         texts=texts,
         text_entry=owner,
-        vectors={"m": vecs},
-        languages={"m": frozenset({"*"})},
+        vectors=vectors,
+        languages={k: frozenset({"*"}) for k in vectors},
         lexical=False,
+        helpers=frozenset({"h"}) if helper else frozenset(),
     )
     return index, centers, rng
 
 
-def test_two_stage_search_matches_exhaustive_at_the_top():
-    index, centers, rng = _clustered_index(dim=256)
+@pytest.mark.parametrize("helper", [False, True])
+def test_two_stage_search_matches_exhaustive_at_the_top(helper):
+    index, centers, rng = _clustered_index(dim=256, helper=helper)
     assert index.signals["m"].reduced is not None  # the reduced first pass is in use
     same_top5 = 0
     for target in rng.integers(0, 2000, 50):
         q = centers[target] + rng.normal(0, 0.03, centers.shape[1]).astype(np.float32)  # a paraphrase-sized move
         q /= np.linalg.norm(q)
-        fast = index.score({"m": q}, "", "en").fused
-        full = index.score({"m": q}, "", "en", candidates=0).fused
+        qv = {"m": q, "h": q} if helper else {"m": q}
+        fast = index.score(qv, "", "en").fused
+        full = index.score(qv, "", "en", candidates=0).fused
         top_fast, top_full = np.argsort(-fast)[:5], np.argsort(-full)[:5]
         assert list(top_fast[:2]) == list(top_full[:2])  # what the decision depends on
         found = fast > -1e8
@@ -145,8 +152,9 @@ def test_two_stage_search_matches_exhaustive_at_the_top():
     assert same_top5 >= 45
 
 
-def test_drop_text_and_entry_hide_them():
-    index, centers, rng = _clustered_index()
+@pytest.mark.parametrize("helper", [False, True])
+def test_drop_text_and_entry_hide_them(helper):
+    index, centers, rng = _clustered_index(helper=helper)
     t = int(np.flatnonzero(np.bincount(index.text_entry)[index.text_entry] >= 2)[0])
     owner = int(index.text_entry[t])
     qv = index.text_query_vectors(t)

@@ -326,12 +326,14 @@ class SearchIndex:
             if drop_text is not None:
                 j = int(np.searchsorted(wanted, self.text_entry[drop_text]))
                 drop_at = j if j < len(wanted) and wanted[j] == self.text_entry[drop_text] else -1
-            for leg in legs:
-                leg.centroid_pass(approximate=first_pass, drop_text=drop_text, drop_at=drop_at)
+            # With a first pass, only the primary encoder (and BM25) picks the candidates; helpers
+            # score the candidates alone (at 10k entries: 0.2 ms less; the top five were the same).
+            for k, leg in enumerate(legs):
+                leg.centroid_pass(
+                    approximate=first_pass, skip=first_pass and k > 0, drop_text=drop_text, drop_at=drop_at
+                )
             if first_pass:
-                prelim = LEXICAL_WEIGHT * lex[wanted[pick]]
-                for leg in legs:
-                    prelim = prelim + leg.w * leg.cent_z[pick]
+                prelim = LEXICAL_WEIGHT * lex[wanted[pick]] + legs[0].cent_z[pick]
                 pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
             if not len(pick):
                 continue
@@ -380,9 +382,14 @@ class _Leg:
         self.exact_cent = True
         self.drop_row, self.drop_at, self.drop_cent = -1, -1, 0.0
 
-    def centroid_pass(self, *, approximate: bool, drop_text: int | None, drop_at: int) -> None:
+    def centroid_pass(self, *, approximate: bool, skip: bool, drop_text: int | None, drop_at: int) -> None:
+        """Centroid cosines of every entry of the route (approximate ones, only to pick candidates,
+        when the signal has a reduced basis), or none at all (`skip`: exact() computes them)."""
         sig, q, pos = self.sig, self.q, self.pos
-        if approximate and sig.reduced is not None and sig.basis is not None:
+        if skip:
+            cent = np.zeros(len(pos), dtype=np.float32)
+            self.exact_cent = False
+        elif approximate and sig.reduced is not None and sig.basis is not None:
             cent = (sig.reduced @ (sig.basis @ q))[pos]  # approximate: only picks candidates
             self.exact_cent = False
         else:
