@@ -1,13 +1,14 @@
-"""Answer quality of the default configuration on every set in ../shared/data.
+"""Answer quality of the default configuration on every set in ../shared/data, through the CLI.
 
-For each set: import kb.jsonl as-is into a fresh KB (self-calibrated from its own alternates, no
-tuning on the queries), ask every query, and print one JSON line of metrics (see qa/evaluate.py).
+For each set: `qa import kb.jsonl` into a fresh KB (self-calibrated from its own alternates, no
+tuning on the queries), then `qa eval queries.jsonl --json`. Prints that JSON (plus timings) as one
+line per set, or with --table the Markdown table the README carries.
 
-    python bench/quality.py [--model auto] [--sets clinc150,banking77] [--data ../shared/data]
-    python bench/quality.py --oos-share true   # as `qa tune --oos-share` with each set's real share
+    python bench/quality.py [--model auto] [--sets clinc150,banking77] [--data ../shared/data] [--table]
+    python bench/quality.py --oos-share true   # `qa tune --oos-share` with each set's real share first
 
 `--oos-share true` is not the default configuration: it tells each KB the share of its queries
-that are out of scope (a number a deployment knows roughly, never fitted here), to show what the
+that are out of scope (a number a deployment knows roughly; never fitted here), to show what that
 assumption alone does to calibration.
 """
 
@@ -15,50 +16,71 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from qa import indexing
-from qa.bot import Bot
-from qa.encoders import registry
-from qa.evaluate import confusions, metrics, read_queries, run
-from qa.kb.formats import read_file
-from qa.kb.store import KnowledgeBase
-
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+QA = [sys.executable, "-m", "qa"]
+COLUMNS = [
+    ("hit@1", "hit@1"),
+    ("mrr@10", "MRR@10"),
+    ("recall@5", "recall@5"),
+    ("auroc", "AUROC"),
+    ("answered_accuracy", "answered accuracy"),
+    ("coverage", "coverage"),
+    ("fallback_recall", "fallback recall"),
+    ("ambiguous_rate", "did-you-mean rate"),
+    ("ece", "ECE"),
+]
+
+
+def qa(*args: str, env: dict[str, str]) -> str:
+    r = subprocess.run([*QA, *args], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        sys.exit(f"qa {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
 
 
 def evaluate_set(path: Path, model: str, workdir: Path, oos_share: str = "") -> dict:
+    env = {**os.environ, "XDG_DATA_HOME": str(workdir / "data")}
+    db = str(workdir / f"{path.name}.db")
     t0 = time.perf_counter()
-    kb = KnowledgeBase(workdir / f"{path.name}.db")
-    encoders = [registry.create(i) for i in registry.expand(model)]
-    kb.upsert(read_file(str(path / "kb.jsonl")), replace=True)
-    indexing.index(kb, encoders, switch=True)
-    bot = Bot(kb, encoders)
+    qa("import", str(path / "kb.jsonl"), "--db", db, "--model", model, env=env)
     built = time.perf_counter() - t0
-    queries = read_queries(str(path / "queries.jsonl"))
+    queries = path / "queries.jsonl"
     if oos_share:
-        share = sum(not q.gold for q in queries) / len(queries) if oos_share == "true" else float(oos_share)
-        kb.set_settings({"oos_share": share})
-        bot.recalibrate()
+        rows = [json.loads(x) for x in queries.read_text(encoding="utf-8").splitlines() if x.strip()]
+        share = sum(not r["gold"] for r in rows) / len(rows) if oos_share == "true" else float(oos_share)
+        qa("tune", "--db", db, "--oos-share", f"{min(share, 0.9):.4f}", env=env)
     t1 = time.perf_counter()
-    outs = run(lambda q: bot.ask(q, top_k=10, log=False), queries)
+    m = json.loads(qa("eval", str(queries), "--db", db, "--json", env=env))
     asked = time.perf_counter() - t1
-    m = metrics(outs)
-    m.pop("reliability")
+    stats = json.loads(qa("stats", "--db", db, "--json", env=env))
+    m.pop("reliability", None)
     return {
         "set": path.name,
         "model": model,
-        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()},
-        "calibration": bot.calibration.source,
-        "oos_share": round(bot.oos_share(), 3),
-        "answer_threshold": round(bot.calibration.answer_threshold, 3),
-        "build_s": round(built, 1),
-        "ask_ms": round(1000 * asked / max(len(queries), 1), 2),
-        "worst_confusions": confusions(outs, 3),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items() if k != "worst_confusions"},
+        "oos_share": stats["oos_share"] if stats["oos_share"] is not None else 0.1,
+        "answer_threshold": stats["answer_threshold"],
+        "import_s": round(built, 1),
+        "eval_s": round(asked, 1),
+        "worst_confusions": m.get("worst_confusions", [])[:3],
     }
+
+
+def table(rows: list[dict]) -> str:
+    head = "| set | " + " | ".join(label for _, label in COLUMNS) + " | calibration |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+    for r in rows:
+        cells = ["–" if r.get(k) is None else f"{r[k]:.3f}".lstrip("0") for k, _ in COLUMNS]
+        oos = f", {r['n_out_of_scope']} out of scope" if r["n_out_of_scope"] else ""
+        lines.append(f"| {r['set']} ({r['n']} queries{oos}) | " + " | ".join(cells) + f" | {r['calibration']} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -67,14 +89,21 @@ def main() -> None:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--sets", default="")
     ap.add_argument("--oos-share", default="", help="'true' (each set's real share) or a number; default: qa's")
+    ap.add_argument("--table", action="store_true", help="print the README's Markdown table instead of JSON lines")
     args = ap.parse_args()
     data = Path(args.data)
     if not data.is_dir():
         sys.exit(f"No evaluation data at {data}")
     sets = [data / s for s in args.sets.split(",")] if args.sets else sorted(p for p in data.iterdir() if p.is_dir())
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in sets:
-            print(json.dumps(evaluate_set(s, args.model, Path(tmp), args.oos_share), ensure_ascii=False), flush=True)
+            row = evaluate_set(s, args.model, Path(tmp), args.oos_share)
+            rows.append(row)
+            if not args.table:
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+    if args.table:
+        print(table(rows))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ CANDIDATES = 200
 NEG = np.float32(-1e9)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DenseSignal:
     encoder_id: str
     entry_idx: np.ndarray  # the entries this signal covers (indices into SearchIndex.entry_ids)
@@ -47,8 +47,18 @@ class DenseSignal:
     ends: np.ndarray  # end row (exclusive) of each covered entry within `vectors`
     mu: float  # mean and spread of the cosine between unrelated texts of the KB (any languages)
     sd: float
-    basis: np.ndarray | None = None  # (r, dim): the centroids' top directions, for the first pass
-    reduced: np.ndarray | None = None  # (len(entry_idx), r) centroids in that basis
+    _reduced: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def reducible(self) -> bool:
+        return len(self.entry_idx) > 4 * CANDIDATES and self.cents.shape[1] > REDUCED_DIM
+
+    def reduced(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(basis, centroids in it) for the first pass of a large KB, computed on first use (an
+        SVD: 0.07 s at 1k entries; a helper encoder, which never runs a first pass, never pays it)."""
+        if self._reduced is None and self.reducible:
+            self._reduced = reduce(self.cents)  # two threads may both compute it: same result
+        return self._reduced
 
 
 REDUCED_DIM = 128
@@ -139,9 +149,6 @@ class SearchIndex:
             else:
                 mu, sd = norm_constants(sub, owner)
             cents = centroids(sub, starts) if len(tidx) else np.zeros((0, mat.shape[1]), np.float32)
-            basis, reduced = (
-                reduce(cents) if len(covered) > 4 * CANDIDATES and mat.shape[1] > REDUCED_DIM else (None, None)
-            )
             signals[enc] = DenseSignal(
                 enc,
                 covered,
@@ -152,8 +159,6 @@ class SearchIndex:
                 np.searchsorted(owner, covered, side="right"),
                 mu,
                 sd,
-                basis,
-                reduced,
             )
         lex = LexicalIndex(texts) if lexical and len(texts) else None
         index = cls(
@@ -389,8 +394,9 @@ class _Leg:
         if skip:
             cent = np.zeros(len(pos), dtype=np.float32)
             self.exact_cent = False
-        elif approximate and sig.reduced is not None and sig.basis is not None:
-            cent = (sig.reduced @ (sig.basis @ q))[pos]  # approximate: only picks candidates
+        elif approximate and (red := sig.reduced()) is not None:
+            basis, reduced = red
+            cent = (reduced @ (basis @ q))[pos]  # approximate: only picks candidates
             self.exact_cent = False
         else:
             cent = sig.cents[pos] @ q if len(pos) != len(sig.entry_idx) else (sig.cents @ q)[pos]
