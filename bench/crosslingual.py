@@ -6,7 +6,10 @@ own alternates, as `qa import` does) and asks every question and alternate of th
 whose right answer is the entry with the same topic. When ../shared/data is there, it also asks
 --oos questions in the question language that the KB cannot answer (Chinese: tianchi_covid_zh
 queries, medical; English: clinc150's out-of-scope queries), so out-of-scope detection across
-languages is measured too. Prints one JSON line per (direction, model) with the metrics of `qa eval`.
+languages is measured too. A second run per direction (`"hidden": 0.5`) drops a seeded half of the
+KB's entries and asks their questions as out of scope: unanswerable questions about the KB's own
+subject, the hard kind. Prints one JSON line per (direction, model, hidden) with the metrics of
+`qa eval`.
 
     python bench/crosslingual.py [--models auto,minilm+e5,e5,use] [--oos 300]
 """
@@ -17,6 +20,8 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from qa import indexing
 from qa.bot import Bot
@@ -39,16 +44,23 @@ def out_of_scope(lang: str, n: int) -> list[Labelled]:
     return [Labelled(q, []) for q in picked[:n]]
 
 
-def direction(kb_lang: str, q_lang: str, model: str, workdir: Path, n_oos: int) -> dict:
+def direction(kb_lang: str, q_lang: str, model: str, workdir: Path, n_oos: int, hidden: float = 0.0) -> dict:
     entries = read_file(str(KNOWLEDGE / f"{kb_lang}.yaml"))
     questions = read_file(str(KNOWLEDGE / f"{q_lang}.yaml"))
-    kb = KnowledgeBase(workdir / f"{kb_lang}-{model}.db")
+    if hidden:
+        rng = np.random.default_rng(0)
+        entries = [entries[i] for i in sorted(rng.permutation(len(entries))[int(hidden * len(entries)) :])]
+    topics = {e.id[3:] for e in entries}
+    kb = KnowledgeBase(workdir / f"{kb_lang}-{model}-{hidden}.db")
     kb.upsert(entries, replace=True)
     encoders = [registry.create(i) for i in registry.expand(model)]
     indexing.index(kb, encoders, switch=True)
     bot = Bot(kb, encoders)
-    labelled = [Labelled(t, [f"{kb_lang}-{e.id[3:]}"]) for e in questions for t in e.texts()]
-    labelled += out_of_scope(q_lang, n_oos)
+    labelled = [
+        Labelled(t, [f"{kb_lang}-{e.id[3:]}"] if e.id[3:] in topics else []) for e in questions for t in e.texts()
+    ]
+    if not hidden:
+        labelled += out_of_scope(q_lang, n_oos)
     m = metrics(run(lambda q: bot.ask(q, top_k=10, log=False), labelled))
     m.pop("reliability")
     keep = (
@@ -66,6 +78,7 @@ def direction(kb_lang: str, q_lang: str, model: str, workdir: Path, n_oos: int) 
     return {
         "direction": f"{q_lang}->{kb_lang}",
         "model": model,
+        "hidden": hidden,
         **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep},
     }
 
@@ -78,7 +91,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kb_lang, q_lang in (("en", "zh"), ("zh", "en")):
             for model in args.models.split(","):
-                print(json.dumps(direction(kb_lang, q_lang, model, Path(tmp), args.oos)), flush=True)
+                for hidden in (0.0, 0.5):
+                    row = direction(kb_lang, q_lang, model, Path(tmp), args.oos, hidden)
+                    print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

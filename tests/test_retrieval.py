@@ -304,43 +304,46 @@ def _lang_index(n_zh_texts, reference, norms=None):
     )
 
 
-def test_a_kb_in_one_language_scales_other_language_questions_on_the_reference_questions():
+def test_a_kb_in_one_language_moves_its_own_scale_by_the_reference_questions_language_offset():
     from qa.retrieval.norms import cross_constants, norm_constants
 
     rng = np.random.default_rng(22)
-    ref = _unit(rng, 50, 16)
+    refs = {"en": _unit(rng, 50, 16), "zh": _unit(rng, 50, 16)}
+    refs["zh"] = refs["zh"] + 1.5 * np.eye(16, dtype=np.float32)[1]  # another language direction
+    refs["zh"] /= np.linalg.norm(refs["zh"], axis=1, keepdims=True)
     asked = []
 
     def reference(enc, lang):
         asked.append((enc, lang))
-        return ref
+        return refs[lang]
 
     index = _lang_index(0, reference)
-    assert ("m", "zh") in asked and ("m", "en") not in asked  # only the language the KB lacks
+    assert ("m", "zh") in asked  # the language the KB lacks (and its own, for the offset)
     sig = index.signals["m"]
-    assert index.norm_for("m", "zh", "en") == cross_constants(ref, sig.vectors)
-    assert index.norm_for("m", "en", "en") == norm_constants(sig.vectors, index.text_entry[sig.text_idx])
+    same = norm_constants(sig.vectors, index.text_entry[sig.text_idx])
+    q_mu, q_sd = cross_constants(refs["zh"], sig.vectors)
+    e_mu, e_sd = cross_constants(refs["en"], sig.vectors)
+    got = index.norm_for("m", "zh", "en")
+    assert got == pytest.approx((same[0] + q_mu - e_mu, same[1] * q_sd / e_sd))
+    assert got[0] < same[0]  # unrelated questions in the other language score lower
+    assert index.norm_for("m", "en", "en") == same
     # stored constants are used as they are: no reference is embedded again
     stored = index.stored_norms()
     asked.clear()
     again = _lang_index(0, reference, norms=stored)
     assert not asked and again.pair_norms == index.pair_norms
-    # without a reference, a question in another language is scaled as one in the KB's language
+    # no list for the KB's language: the other language's reference pair as it is
+    only_zh = _lang_index(0, lambda enc, lang: refs[lang] if lang == "zh" else None)
+    assert only_zh.norm_for("m", "zh", "en") == cross_constants(refs["zh"], sig.vectors)
+    # no reference at all: a question in another language is scaled as one in the KB's language
     plain = _lang_index(0, None)
     assert plain.norm_for("m", "zh", "en") == plain.norm_for("m", "en", "en")
 
 
-def test_a_bilingual_kb_scales_each_language_pair_on_its_own_texts():
-    from qa.retrieval.norms import cross_constants
-
+def test_a_bilingual_kb_keeps_one_scale_over_all_its_texts():
     index = _lang_index(40, lambda enc, lang: pytest.fail("a bilingual KB needs no reference"))
     sig = index.signals["m"]
-    en, zh = sig.vectors[:80], sig.vectors[80:]
-    assert index.norm_for("m", "zh", "en") == cross_constants(zh, en)
-    zh_zh, en_en, zh_en = (index.norm_for("m", *p) for p in (("zh", "zh"), ("en", "en"), ("zh", "en")))
-    assert zh_zh[0] > en_en[0] + 0.2 and zh_en[0] < zh_zh[0]  # the shared direction lifts only zh-zh
-    q = {"m": zh[0]}
-    scored = index.score(q, "", "zh", candidates=0).dense
-    mu, sd = zh_zh
-    expect = (1.0 - mu) / sd  # the text itself: centroid and top-2 of a one-text entry are 1.0
-    assert scored[40] == pytest.approx(expect, rel=1e-4)
+    for pair in (("zh", "zh"), ("en", "en"), ("zh", "en"), ("en", "zh")):
+        assert index.norm_for("m", *pair) == (sig.mu, sig.sd)
+    q = {"m": sig.vectors[80]}  # a Chinese text, asked as it is: centroid and top-2 are 1.0
+    assert index.score(q, "", "zh", candidates=0).dense[40] == pytest.approx((1.0 - sig.mu) / sig.sd, rel=1e-4)

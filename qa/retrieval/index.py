@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.retrieval.dense import CENTROID_WEIGHT, centroids, top2_mean
 from qa.retrieval.lexical import LexicalIndex
-from qa.retrieval.norms import MIN_TEXTS, cross_constants, norm_constants
+from qa.retrieval.norms import cross_constants, norm_constants
 
 #: The languages questions are detected in (qa.text.detect_lang), besides the KB's own.
 QUESTION_LANGUAGES = ("en", "zh")
@@ -188,18 +188,21 @@ class SearchIndex:
 
     def _pair_norm(self, enc: str, qlang: str, elang: str, reference: Reference | None) -> tuple[float, float]:
         sig = self.signals[enc]
-        row_lang = np.array(self.entry_langs, dtype=object)[self.text_entry[sig.text_idx]]
-        owner = self.text_entry[sig.text_idx]
-        in_e = row_lang == elang
-        if qlang == elang:
-            return norm_constants(sig.vectors[in_e], owner[in_e])
-        in_q = row_lang == qlang
-        if in_q.sum() >= MIN_TEXTS:
-            return cross_constants(sig.vectors[in_q], sig.vectors[in_e])
-        ref = reference(enc, qlang) if reference is not None else None
-        if ref is None or not len(ref):
-            return norm_constants(sig.vectors[in_e], owner[in_e])  # nothing better known
-        return cross_constants(np.asarray(ref, dtype=np.float32), sig.vectors[in_e])
+        if qlang == elang or len(set(self.entry_langs)) > 1:
+            # Within one language, and in a KB with entries in several languages (whose questions
+            # are answered from entries in their own language first): one scale over all its texts.
+            return sig.mu, sig.sd
+        ref_q = reference(enc, qlang) if reference is not None else None
+        if ref_q is None or not len(ref_q):
+            return sig.mu, sig.sd  # nothing better known
+        q_mu, q_sd = cross_constants(np.asarray(ref_q, dtype=np.float32), sig.vectors)
+        ref_e = reference(enc, elang) if reference is not None else None
+        if ref_e is None or not len(ref_e):
+            return q_mu, q_sd
+        # The KB's own scale, moved by what the question language changes for the same reference
+        # questions (the two lists are translations of each other): see norms.py.
+        e_mu, e_sd = cross_constants(np.asarray(ref_e, dtype=np.float32), sig.vectors)
+        return sig.mu + q_mu - e_mu, sig.sd * q_sd / e_sd
 
     def norm_for(self, enc: str, qlang: str, elang: str) -> tuple[float, float]:
         got = self.pair_norms.get((enc, qlang, elang))
