@@ -184,7 +184,7 @@ class SearchIndex:
                 for enc, _ in self.encoders_for(qlang, elang):
                     key = (enc, qlang, elang)
                     got = stored.get(pair_key(*key))
-                    self.pair_norms[key] = tuple(got) if got else self._pair_norm(*key, reference)  # type: ignore[assignment]
+                    self.pair_norms[key] = (float(got[0]), float(got[1])) if got else self._pair_norm(*key, reference)
 
     def _pair_norm(self, enc: str, qlang: str, elang: str, reference: Reference | None) -> tuple[float, float]:
         sig = self.signals[enc]
