@@ -22,7 +22,7 @@ from qa.kb.store import KnowledgeBase
 from qa.loader import load_index
 from qa.retrieval import selfcal
 from qa.retrieval.calibration import PRIOR, Calibration
-from qa.retrieval.index import NEG, SearchIndex
+from qa.retrieval.index import NEG, QUESTION_LANGUAGES, SearchIndex
 from qa.retrieval.selfcal import calibrate_from_kb
 from qa.text import clean_question, detect_lang
 
@@ -154,7 +154,8 @@ class Bot:
             # run beside it on their own thread (see _embed), or before it when threads are scarce.
             helpers = {e.id for e in self.encoders if e.helper}
             alone = all(
-                len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {"en", "zh", *index.entry_langs}
+                len(set(index.encoders_needed(lang)) - helpers) <= 1
+                for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
             ) and not (helpers and self._parallel)
             for enc in self.encoders:
                 if hasattr(enc, "set_spinning"):

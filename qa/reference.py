@@ -8,14 +8,12 @@ vectors trained on one KB, local sentence-transformers folders) embed them each 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from qa.encoders.base import Encoder, cache_dir
+from qa.encoders.base import Encoder, cache_dir, write_cache_file
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "retrieval" / "reference"
 
@@ -46,12 +44,5 @@ def reference_vectors(encoder: Encoder, lang: str) -> np.ndarray | None:
     except (OSError, ValueError):
         pass
     vecs = encoder.embed(list(texts))
-    try:  # a temporary file, then a rename: a half-written cache is never read
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".reference-", suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, vecs)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_cache_file(path, lambda f: np.save(f, vecs))
     return vecs

@@ -6,10 +6,13 @@ and normalisation live here.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -74,6 +77,22 @@ def encoder_threads(default: int = 2) -> int:
 def cache_dir() -> Path:
     """Where encoders keep what they derive from their packages to load faster ($XDG_CACHE_HOME/qa)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+
+
+def write_cache_file(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write a cache file through a temporary file and a rename, so a half-written one is never
+    read; a cache that cannot be written (no space, read-only home) is skipped: it only saves time."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def normalise(m: np.ndarray) -> np.ndarray:

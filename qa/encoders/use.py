@@ -9,17 +9,14 @@ was written, is rebuilt from the package.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.encoders.base import Encoder, cache_dir
+from qa.encoders.base import Encoder, cache_dir, write_cache_file
 from qa.errors import EncoderError
 
 PROBE = "How do I reset my password? 如何重置密码？"
@@ -61,15 +58,8 @@ def _from_cache(path: Path, threads: int) -> Any | None:
 def _to_cache(path: Path, model: Any, probe: np.ndarray) -> None:
     backend = model._backend
     limiter, backend._threadpool = backend._threadpool, None
-    try:  # write a temporary file, then rename it: a half-written cache is never seen
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".use-", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((model, probe), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+    try:
+        write_cache_file(path, lambda f: pickle.dump((model, probe), f, protocol=pickle.HIGHEST_PROTOCOL))
     finally:
         backend._threadpool = limiter
 

@@ -132,7 +132,7 @@ class SearchIndex:
         """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed).
 
         `norms` are constants stored with the KB (see `stored_norms`); missing ones are measured,
-        for a question language with too few texts in the KB on `reference` vectors.
+        those for questions in a language a one-language KB lacks with `reference` vectors.
         """
         text_entry = np.asarray(text_entry, dtype=np.int64)
         signals = {}

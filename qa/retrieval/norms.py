@@ -5,7 +5,7 @@ mu and sd are the mean and spread of the cosine between unrelated texts, measure
 They depend on the languages: e5 scores an unrelated Chinese question against English texts about
 .75, and an unrelated English one about .81. Measured with the same-language constants, a Chinese
 question against an English KB (bench/crosslingual.py) ran 1-2 standard deviations low, and its
-confidence was far too low (ECE .31; .08 with constants for the language pair). So each (encoder,
+confidence was far too low (the bot answered fewer than half of those it could). So each (encoder,
 question language, entry language) gets its own pair, for unrelated texts *of the KB's own domain*
 (a KB's texts are closer to each other than to questions about other things). A KB in one language
 keeps its own pair for questions in it, and for questions in another language moves it by the offset
