@@ -17,7 +17,9 @@ The queries are only used to measure; nothing is fitted on them.
 answerable queries and the score distributions of its in-scope and out-of-scope queries (hidden
 KB entries where it has none), then reports the ECE of the resulting confidence at several fixed
 out-of-scope shares. If no single share brings every set under a target, no calibration that
-assumes one share for every KB can.
+assumes one share for every KB can. On sets with out-of-scope queries it also prints the AUROC of
+the raw top score and of a confidence whose two factors are fitted on the queries themselves (the
+most a calibrated confidence over [top, margin] separates answerable from unanswerable).
 """
 
 from __future__ import annotations
@@ -107,6 +109,15 @@ def frontier(name: str, shares: list[float]) -> dict:
     top_out = x[~in_scope, 0] if (~in_scope).any() else ex.x[~ex.in_scope, 0]
     f_in, f_out = norm(top_in.mean(), top_in.std()), norm(top_out.mean(), top_out.std())
     row: dict = {"set": name, "real_share": round(float((~in_scope).mean()), 3)}
+    if (~in_scope).any():
+        # Both factors fitted on the set's own queries: the best AUROC a calibrated confidence over
+        # [top, margin] reaches, beside the raw top score's.
+        z = prior_for(ex).standardise(x)
+        own = Logistic.fit(z[:, :1], in_scope.astype(int)).predict(z[:, :1])
+        p = own * Logistic.fit(z[in_scope], correct[in_scope].astype(int)).predict(z)
+        row["raw_top_auroc"] = round(float(auroc(x[in_scope, 0], x[~in_scope, 0]) or 0), 3)
+        row["oracle_auroc"] = round(float(auroc(p[in_scope], p[~in_scope]) or 0), 3)
+        row["oracle_ece"] = round(ece(p, correct)[0], 3)
     for pi in shares:
         a, b = (1 - pi) * f_in.pdf(x[:, 0]), pi * f_out.pdf(x[:, 0])
         row[f"ece@{pi}"] = round(ece(a / (a + b) * p_ans, correct)[0], 3)
