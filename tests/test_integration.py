@@ -28,6 +28,8 @@ def test_bundled_kb_answers_english_chinese_and_falls_back(tmp_path):
         ("how can I import a CSV file?", "answered", "en-"),
         ("怎么导入 CSV 文件？", "answered", "zh-"),
         ("what is the boiling point of tungsten", "fallback", None),
+        ("help", "answered", "en-help"),
+        ("帮助", "answered", "zh-help"),
     ]
     for question, status, prefix in cases:
         r = qa("ask", "--json", question, env_home=tmp_path)
@@ -43,6 +45,10 @@ def test_bundled_kb_answers_english_chinese_and_falls_back(tmp_path):
 
     rows = sqlite3.connect(db).execute("SELECT question, status FROM log").fetchall()
     assert ("what is the boiling point of tungsten", "fallback") in rows
+    # the bundled KB passes its own check (no text shared by two entries, no empty answer)
+    r = qa("check", "--json", env_home=tmp_path)
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and report["errors"] == 0, report["sections"]["exact_duplicates"]
 
 
 @pytest.mark.slow
