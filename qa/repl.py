@@ -18,7 +18,7 @@ from qa.bot import Bot
 from qa.cli.common import data_dir
 from qa.cli.render import render, use_colour
 from qa.errors import InputError, NotFoundError
-from qa.text import detect_lang
+from qa.text import check_utf8, detect_lang, printable
 
 COMMANDS = {
     "/why": "the top candidates for the last question, with each signal's score",
@@ -189,13 +189,27 @@ class Chat:
         return click.style(s, dim=True)
 
 
-def run_piped(bot: Bot, stream: TextIO, *, as_json: bool) -> None:
-    """One question (or command) per line; /add reads its follow-up answers from the next lines."""
-    lines = iter(stream)
-    chat = Chat(bot, prompt=lambda message: next(lines, ""))
-    for raw in lines:
+def run_piped(bot: Bot, stream: TextIO, *, as_json: bool) -> int:
+    """One question (or command) per line; /add reads its follow-up answers from the next lines.
+
+    A line that is not valid UTF-8 is reported with its number (on stderr, or as a JSON object with
+    "error") and skipped; returns how many were.
+    """
+    lines = enumerate(stream, 1)
+    chat = Chat(bot, prompt=lambda message: next(lines, (0, ""))[1])
+    failed = 0
+    for n, raw in lines:
         line = raw.strip()
         if not line:
+            continue
+        try:
+            check_utf8(line, f"Line {n}")
+        except InputError as e:
+            failed += 1
+            if as_json:
+                print(json.dumps({"error": str(e), "question": printable(line), "line": n}, ensure_ascii=False))
+            else:
+                print(e, file=sys.stderr, flush=True)
             continue
         if as_json and not line.startswith("/") and not (line.isdigit() and chat.choices):
             try:
@@ -204,13 +218,14 @@ def run_piped(bot: Bot, stream: TextIO, *, as_json: bool) -> None:
                 chat.choices = [s.entry_id for s in ans.suggestions]
                 out: dict[str, Any] = ans.to_dict()
             except InputError as e:
-                out = {"error": str(e), "question": line}
+                out = {"error": str(e), "question": line, "line": n}
             print(json.dumps(out, ensure_ascii=False), flush=True)
             continue
         shown = chat.handle(line)
         if shown is None:
-            return
+            return failed
         print(json.dumps({"command": line, "output": shown}, ensure_ascii=False) if as_json else shown, flush=True)
+    return failed
 
 
 def run_repl(bot: Bot, session: Any = None) -> None:

@@ -11,6 +11,8 @@ from qa.errors import InputError
 MAX_QUESTION_CHARS = 1000
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Python decodes bytes that are not UTF-8 (in argv and stdin) to lone surrogates U+DC80-U+DCFF.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -26,10 +28,31 @@ def detect_lang(text: str) -> str:
     return "zh" if han * 5 >= len(letters) else "en"
 
 
+def check_utf8(text: str, what: str = "The question") -> None:
+    """Raise InputError when `text` holds bytes that were not UTF-8 (or other lone surrogates)."""
+    bad = _SURROGATE.search(text)
+    if bad is None:
+        return
+    code = ord(bad.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        raise InputError(
+            f"{what} is not valid UTF-8 (byte 0x{code - 0xDC00:02X} at character {bad.start() + 1}). "
+            "Send UTF-8 text; to convert a file from another encoding: iconv -f GBK -t UTF-8 FILE"
+        )
+    raise InputError(f"{what} has a lone surrogate U+{code:04X} at character {bad.start() + 1}, which is not text.")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print or store: undecodable bytes and lone surrogates become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean_question(text: str) -> tuple[str, bool]:
-    """Normalise a user question; returns (text, truncated). Raises InputError when empty."""
+    """Normalise a user question; returns (text, truncated). Raises InputError when empty or not
+    valid text (bytes that were not UTF-8)."""
     if not isinstance(text, str):
         raise InputError(f"A question must be text, not {type(text).__name__}.")
+    check_utf8(text)
     text = unicodedata.normalize("NFC", text)
     text = "".join(c if c.isprintable() or c in "\t\n" else " " for c in text)
     text = " ".join(text.split())

@@ -64,6 +64,13 @@ def test_empty_and_huge_questions(bot):
             bot.ask(q)
     ans = bot.ask("password " * 20000)
     assert ans.truncated and len(ans.question) <= 1000
+    not_utf8 = b"reset caf\xe9".decode("utf-8", "surrogateescape")
+    with pytest.raises(InputError, match=r"not valid UTF-8 \(byte 0xE9 at character 10\)"):
+        bot.ask(not_utf8)
+    with pytest.raises(InputError, match="lone surrogate U\\+D800"):
+        bot.ask("reset \ud800")
+    with pytest.raises(InputError, match="The alternate of entry 'x'"):
+        bot.kb.upsert([Entry("x", "fine", "fine", ["bad \udcff"])])
 
 
 def test_tags_restrict_answers(bot):

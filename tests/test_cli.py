@@ -286,6 +286,18 @@ def test_duplicate_id_names_both_lines(db, tmp_path, qa):
     assert snapshot(db) == before
 
 
+def test_import_json_escape_of_a_lone_surrogate_names_its_line(db, tmp_path, qa):
+    f = tmp_path / "escaped.jsonl"
+    f.write_text(
+        '{"id": "ok", "question": "fine", "answer": "yes"}\n{"id": "x", "question": "bad \\udcff", "answer": "no"}\n'
+    )
+    before = snapshot(db)
+    r = qa("import", f, "--db", db)
+    assert r.code == 2
+    assert "escaped.jsonl:2:" in r.err and "The question of entry 'x'" in r.err
+    assert snapshot(db) == before
+
+
 def test_invalid_utf8_suggests_encoding_then_latin1_works(db, tmp_path, qa):
     f = tmp_path / "latin.jsonl"
     f.write_bytes(
@@ -488,6 +500,36 @@ def test_ask_empty_question(db, qa, question):
     assert r.code == 2
     assert "The question is empty" in r.err
     assert snapshot(db) == before  # not logged either
+
+
+#: what Python makes of the bytes b"caf\xe9" (Latin-1, not UTF-8) in argv or stdin
+NOT_UTF8 = b"caf\xe9 menu".decode("utf-8", "surrogateescape")
+
+
+def test_ask_question_that_is_not_utf8(db, qa):
+    before = snapshot(db)
+    r = qa("ask", NOT_UTF8, "--db", db)
+    assert r.code == 2
+    assert "not valid UTF-8 (byte 0xE9 at character 4)" in r.err and "iconv" in r.err
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add", "a question", NOT_UTF8),
+        ("add", "a question", "an answer", "--alt", NOT_UTF8),
+        ("edit", "pw", "--answer", NOT_UTF8),
+        ("alt", "add", "pw", NOT_UTF8),
+        ("show", NOT_UTF8),
+    ],
+)
+def test_text_that_is_not_utf8_changes_nothing(db, qa, args):
+    before = snapshot(db)
+    r = qa(*args, "--db", db)
+    assert r.code == 2, r.err
+    assert "not valid UTF-8" in r.err and "Traceback" not in r.err
+    assert snapshot(db) == before
 
 
 def test_ask_without_question_is_a_usage_error(db, qa):
@@ -721,6 +763,20 @@ def test_chat_piped_json_one_object_per_line(db, qa):
     assert [o["status"] for o in objs] == ["answered", "answered", "fallback"]
     assert [o["entry_id"] for o in objs[:2]] == ["pw", "mask"]
     assert all(set(o) >= ANSWER_KEYS for o in objs)
+
+
+def test_chat_piped_line_that_is_not_utf8_is_reported_and_skipped(db, qa):
+    data = b"how do I reset my password\n" + b"\xff\xfe bad\n" + "口罩应该怎么戴\n".encode()
+    r = qa("chat", "--db", db, input=data)
+    assert r.code == 2
+    assert "Line 2 is not valid UTF-8 (byte 0xFF at character 1)" in r.err
+    assert "1 line(s) were not valid UTF-8" in r.err
+    assert "[pw]" in r.out and "[mask]" in r.out  # the lines around it are answered
+    j = qa("chat", "--db", db, "--json", input=data)
+    assert j.code == 2
+    objs = [json.loads(line) for line in j.out.splitlines()]
+    assert [o.get("entry_id") for o in objs] == ["pw", None, "mask"]
+    assert objs[1]["line"] == 2 and "not valid UTF-8" in objs[1]["error"] and objs[1]["question"] == "\ufffd\ufffd bad"
 
 
 def test_chat_piped_commands(db, qa):

@@ -113,6 +113,7 @@ def test_openapi_document_lists_the_endpoints(client):
         (b"{}", 422, "missing field: question"),
         (b'{"question": 5}', 422, "question"),
         (b'{"question": "   "}', 422, "empty"),
+        (b'{"question": "bad \\ud800 text"}', 422, "lone surrogate U+D800"),
         (b'{"question": "hi", "top_k": 0}', 422, "top_k"),
         (b'{"question": "hi", "tags": "shop"}', 422, "tags"),
         (b'["question"]', 422, "must be a JSON object"),

@@ -79,3 +79,9 @@ def main() -> None:
         sys.exit(e.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except UnicodeEncodeError as e:
+        if "surrogates not allowed" not in str(e):
+            raise
+        # an argument with bytes that are not UTF-8 reached SQLite or the terminal
+        click.echo("Error: some text given to qa is not valid UTF-8. Send UTF-8 text; nothing was changed.", err=True)
+        sys.exit(2)

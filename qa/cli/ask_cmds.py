@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import click
@@ -69,6 +70,11 @@ def chat(db: str | None, as_json: bool, model: str | None) -> None:
 
     bot = open_bot(db, model)
     if not sys.stdin.isatty():
-        run_piped(bot, sys.stdin, as_json=as_json)
+        if isinstance(sys.stdin, io.TextIOWrapper):  # a line that is not UTF-8 is reported, not fatal
+            sys.stdin.reconfigure(errors="surrogateescape")
+        failed = run_piped(bot, sys.stdin, as_json=as_json)
+        if failed:
+            click.echo(f"{failed} line(s) were not valid UTF-8 and were skipped (see above).", err=True)
+            sys.exit(2)
     else:
         run_repl(bot)

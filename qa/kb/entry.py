@@ -37,6 +37,21 @@ class Entry:
             "tags": self.tags,
         }
 
+    def check_text(self) -> None:
+        """Raise InputError when a field holds bytes that were not UTF-8 (SQLite cannot store them)."""
+        from qa.text import check_utf8
+
+        check_utf8(self.id, "The id")
+        for what, texts in (
+            ("question", [self.question]),
+            ("answer", [self.answer]),
+            ("alternate", self.alternates),
+            ("tag", self.tags),
+            ("language", [self.lang]),
+        ):
+            for t in texts:
+                check_utf8(t, f"The {what} of entry {self.id!r}")
+
     def content(self) -> tuple[object, ...]:
         """What an import compares to decide whether an entry changed (timestamps excluded)."""
         return (self.question, self.answer, tuple(self.alternates), self.lang, tuple(self.tags))

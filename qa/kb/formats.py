@@ -76,9 +76,14 @@ def entry_from_dict(d: Any, line: int | None = None) -> Entry:
     lang = d.get("lang") or detect_lang(question)
     if not isinstance(lang, str):
         raise ImportFormatError("'lang' must be text", line=line)
-    return Entry(
+    entry = Entry(
         str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "'tags'", line)
     )
+    try:
+        entry.check_text()
+    except InputError as e:  # a JSON "\udcff" escape, or YAML text that is not UTF-8
+        raise ImportFormatError(str(e), line=line) from e
+    return entry
 
 
 def jsonl_records(lines: Iterable[str], path: str | None = None) -> Iterator[tuple[int, Any]]:

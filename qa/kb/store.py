@@ -281,6 +281,8 @@ class KnowledgeBase:
         Returns counts of added, updated, unchanged and removed entries.
         """
         entries = list(entries)
+        for e in entries:
+            e.check_text()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
         stamp = now()
         with self.atomic():
