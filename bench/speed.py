@@ -158,6 +158,30 @@ def main() -> None:
                 embedded=report.embedded,
                 next_ask_with_reload_ms=round(reload_ms, 1),
             )
+            # as under qa serve: the change is loaded on a thread while questions get the old index
+            served = Bot(KnowledgeBase(kb.path), encoders, background_reload=True)
+            for q in queries[1:21]:  # a server that has been answering for a while
+                served.ask(q, log=False)
+            e.alternates = [*e.alternates, "yet another way to ask this"]
+            kb.upsert([e])
+            indexing.index(kb, encoders)
+            t = time.perf_counter()
+            served.ask(queries[0], log=False)
+            first_ms = (time.perf_counter() - t) * 1000
+            during = []
+            while served.reloading:
+                q0 = time.perf_counter()
+                served.ask(queries[len(during) % len(queries)], log=False)
+                during.append((time.perf_counter() - q0) * 1000)
+            emit(
+                measure="background_reload",
+                entries=n,
+                first_ask_after_change_ms=round(first_ms, 1),
+                new_index_in_use_after_s=round(time.perf_counter() - t, 1),
+                asks_meanwhile=len(during),
+                p50_meanwhile_ms=round(float(np.percentile(during, 50)), 1) if during else None,
+                p99_meanwhile_ms=round(float(np.percentile(during, 99)), 1) if during else None,
+            )
 
         # a cold `qa ask` in a new process, on a 1k KB
         small = Path(tmp) / "kb1000.db"

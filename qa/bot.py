@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,10 @@ class Candidate:
 #: Question vectors kept per Bot. FAQ traffic repeats itself; a repeated question then skips the
 #: encoder (about 3-5 ms of a 5-8 ms answer). 4096 vectors of 384 floats: 6 MB per encoder.
 QUERY_CACHE_SIZE = 4096
+#: After a background reload fails, questions keep the loaded index this long before one tries again.
+RELOAD_RETRY_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def limit_blas_threads() -> None:
@@ -78,6 +84,7 @@ class Bot:
         *,
         auto_index: bool = True,
         single_thread_blas: bool = True,
+        background_reload: bool = False,
     ):
         if single_thread_blas:
             limit_blas_threads()
@@ -96,6 +103,9 @@ class Bot:
         # functools' LRU is thread-safe; two threads may embed one new question at once, which is harmless
         self._embed_one = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
         self.auto_index = auto_index
+        self.background_reload = background_reload
+        self._reloading: threading.Thread | None = None
+        self._reload_failed_at = -float("inf")
         self._version = -1
         self._index: SearchIndex
         self._cal: Calibration
@@ -103,10 +113,12 @@ class Bot:
 
     # ---- constructors --------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, model: str | None = None, auto_index: bool = True) -> Bot:
+    def open(
+        cls, path: str | Path, *, model: str | None = None, auto_index: bool = True, background_reload: bool = False
+    ) -> Bot:
         kb = KnowledgeBase(path, create=False)
         encoders = indexing.make_encoders(registry.expand(model), kb) if model else None
-        return cls(kb, encoders, auto_index=auto_index)
+        return cls(kb, encoders, auto_index=auto_index, background_reload=background_reload)
 
     @classmethod
     def from_entries(
@@ -126,46 +138,96 @@ class Bot:
 
     # ---- keeping up with the file ----------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> None:
-        """Reload the index if the KB changed (in this process or another) since it was loaded."""
-        with self._lock:
-            version = self.kb.data_version()
-            if version == self._version and not force:
-                return
-            if self.auto_index and not self.kb.readonly:
-                indexing.index(self.kb, self.encoders, switch=indexing.kb_model(self.kb) is None)
-            stored = self.kb.get_setting("calibration")
-            cal = Calibration.from_json(stored["fit"]) if stored else None
-            norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
-            n_texts = self.kb.count_texts()  # not kb.texts(): load_index reads those once, below
-            labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
-            stale = (
-                not stored
-                or stored.get("version") != selfcal.VERSION
-                # a fit on labelled questions is kept as the KB grows; a self-calibration is redone
-                or (not labelled and abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1))
-            )
-            if stale:
-                norms = None
-            index = load_index(self.kb, self.encoders, norms)  # type: ignore[arg-type]
-            if stale and not self.kb.readonly:
-                cal = self._fit_and_store(index, n_texts)
-            self._index, self._cal = index, cal or PRIOR
-            # An encoder may busy-wait after its run when it is the only one a question needs: helpers
-            # run beside it on their own thread (see _embed), or before it when threads are scarce.
-            helpers = {e.id for e in self.encoders if e.helper}
-            alone = all(
-                len(set(index.encoders_needed(lang)) - helpers) <= 1
-                for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
-            ) and not (helpers and self._parallel)
-            for enc in self.encoders:
-                if hasattr(enc, "set_spinning"):
-                    enc.set_spinning(alone)
-            self._version = self.kb.data_version()
+        """Reload the index if the KB changed (in this process or another) since it was loaded.
 
-    def oos_share(self) -> float:
+        With `background_reload` (as under qa serve), a change after the first load is read on a
+        thread of its own, through a second connection, while questions are answered from the index
+        already loaded until the new one replaces it (a 100k-entry KB takes ~27 s to reload, 10k ~2 s).
+        `force` reloads here and now.
+        """
+        if not force and self._reloading is not None and self._reloading.is_alive():
+            return
+        with self._lock:
+            if self.kb.data_version() == self._version and not force:
+                return
+            if self.background_reload and not force and self._version != -1 and self.kb.path is not None:
+                if time.monotonic() - self._reload_failed_at < RELOAD_RETRY_S:
+                    return
+                self._reloading = threading.Thread(target=self._reload_in_background, name="qa-reload", daemon=True)
+                self._reloading.start()
+                return
+            self._install(*self._read(self.kb))
+
+    @property
+    def reloading(self) -> bool:
+        """A changed KB is being loaded in the background (questions get the previous index)."""
+        return self._reloading is not None and self._reloading.is_alive()
+
+    def _reload_in_background(self) -> None:
+        assert self.kb.path is not None
+        try:
+            kb = KnowledgeBase(self.kb.path, readonly=self.kb.readonly, create=False)
+            try:
+                loaded = self._read(kb)
+            finally:
+                kb.close()
+            with self._lock:
+                self._install(*loaded)
+        except Exception:  # the index already loaded stays in use; a later question tries again
+            self._reload_failed_at = time.monotonic()
+            log.exception("reloading the knowledge base %s failed", self.kb.path)
+
+    @contextlib.contextmanager
+    def _encoders_held(self) -> Iterator[None]:
+        """No question uses an encoder meanwhile (indexing embeds with them; spinning rebuilds them)."""
+        with contextlib.ExitStack() as stack:
+            for enc in self.encoders:
+                stack.enter_context(self._enc_locks[enc.id])
+            yield
+
+    def _read(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
+        """Index (embedding texts that lack vectors), load and, if stale, recalibrate `kb`."""
+        switch = indexing.kb_model(kb) is None
+        if self.auto_index and not kb.readonly and (switch or any(indexing.pending(kb, self.encoders).values())):
+            with self._encoders_held():  # only when there is something to embed: questions wait meanwhile
+                indexing.index(kb, self.encoders, switch=switch)
+        stored = kb.get_setting("calibration")
+        cal = Calibration.from_json(stored["fit"]) if stored else None
+        norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
+        n_texts = kb.count_texts()  # not kb.texts(): load_index reads those once, below
+        labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
+        stale = (
+            not stored
+            or stored.get("version") != selfcal.VERSION
+            # a fit on labelled questions is kept as the KB grows; a self-calibration is redone
+            or (not labelled and abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1))
+        )
+        if stale:
+            norms = None
+        index = load_index(kb, self.encoders, norms)  # type: ignore[arg-type]
+        if stale and not kb.readonly:
+            cal = self._fit_and_store(index, n_texts, kb=kb)
+        return index, cal or PRIOR, kb.data_version()
+
+    def _install(self, index: SearchIndex, cal: Calibration, version: int) -> None:
+        self._index, self._cal = index, cal
+        # An encoder may busy-wait after its run when it is the only one a question needs: helpers
+        # run beside it on their own thread (see _embed), or before it when threads are scarce.
+        helpers = {e.id for e in self.encoders if e.helper}
+        alone = all(
+            len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
+        ) and not (helpers and self._parallel)
+        spinning = [e for e in self.encoders if hasattr(e, "set_spinning") and getattr(e, "spin", alone) != alone]
+        if spinning:
+            with self._encoders_held():
+                for enc in spinning:
+                    enc.set_spinning(alone)  # type: ignore[attr-defined]
+        self._version = version
+
+    def oos_share(self, kb: KnowledgeBase | None = None) -> float:
         """The share of questions assumed to be out of scope when the KB calibrates itself
         (`qa tune --oos-share`; default selfcal.DEFAULT_OOS_PRIOR)."""
-        stored = self.kb.get_setting("oos_share")
+        stored = (kb or self.kb).get_setting("oos_share")
         return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
 
     def _fit_and_store(
@@ -175,14 +237,18 @@ class Bot:
         *,
         oos_prior: float | None = None,
         precision: float | None = None,
+        kb: KnowledgeBase | None = None,
     ) -> Calibration:
-        share = self.oos_share() if oos_prior is None else oos_prior
+        kb = kb or self.kb
+        share = self.oos_share(kb) if oos_prior is None else oos_prior
         cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
-        self._store_calibration(cal, index, n_texts)
-        return self._apply_overrides(cal, self.kb.get_setting("thresholds", {}))
+        self._store_calibration(cal, index, n_texts, kb)
+        return self._apply_overrides(cal, kb.get_setting("thresholds", {}))
 
-    def _store_calibration(self, cal: Calibration, index: SearchIndex, n_texts: int) -> None:
-        self.kb.set_settings(
+    def _store_calibration(
+        self, cal: Calibration, index: SearchIndex, n_texts: int, kb: KnowledgeBase | None = None
+    ) -> None:
+        (kb or self.kb).set_settings(
             {
                 "calibration": {
                     "fit": cal.to_json(),

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from qa.bot import Bot
-from qa.errors import InputError, ModelMismatchError
+from qa.errors import InputError, KBError, ModelMismatchError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 
@@ -93,6 +93,53 @@ def test_refresh_sees_writes_from_another_connection(tmp_path, fake, entries):
     other = KnowledgeBase(path)
     other.upsert([Entry("new", "do you sell gift cards", "Yes, in store.", ["gift card"], "en")])
     assert bot.ask("do you sell gift cards").entry_id == "new"
+
+
+def test_background_reload_answers_from_the_loaded_index_until_the_new_one_is_ready(
+    tmp_path, fake, entries, monkeypatch
+):
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).upsert(entries[:2])
+    bot = Bot(KnowledgeBase(path), [fake], background_reload=True)
+    assert bot.index.n == 2 and not bot.reloading
+    gate, read = threading.Event(), bot._read
+
+    def slow_read(kb):  # noqa: ANN001, ANN202
+        assert kb is not bot.kb  # the reload reads through a connection of its own
+        gate.wait(10)
+        return read(kb)
+
+    monkeypatch.setattr(bot, "_read", slow_read)
+    KnowledgeBase(path).upsert([Entry("new", "do you sell gift cards", "Yes, in store.", ["gift card"], "en")])
+    ans = bot.ask("do you sell gift cards")  # does not wait for the reload
+    assert ans.entry_id != "new" and bot.reloading and bot.index.n == 2
+    assert bot.ask("how do I reset my password").entry_id == "pw"  # still answering meanwhile
+    gate.set()
+    bot._reloading.join(10)
+    assert not bot.reloading and bot.index.n == 3
+    assert bot.ask("do you sell gift cards").entry_id == "new"
+
+
+def test_a_failed_background_reload_keeps_the_loaded_index(tmp_path, fake, entries, monkeypatch, caplog):
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).upsert(entries[:2])
+    bot = Bot(KnowledgeBase(path), [fake], background_reload=True)
+    calls = []
+
+    def broken(kb):  # noqa: ANN001, ANN202
+        calls.append(kb)
+        raise KBError("disk on fire")
+
+    monkeypatch.setattr(bot, "_read", broken)
+    KnowledgeBase(path).upsert([Entry("new", "do you sell gift cards", "Yes, in store.", [], "en")])
+    bot.ask("how do I reset my password")
+    bot._reloading.join(10)
+    assert "reloading the knowledge base" in caplog.text and "disk on fire" in caplog.text
+    assert bot.ask("how do I reset my password").entry_id == "pw" and bot.index.n == 2
+    assert len(calls) == 1  # no new attempt on every question: RELOAD_RETRY_S later
+    with pytest.raises(KBError, match="disk on fire"):
+        bot.refresh(force=True)  # an explicit refresh reloads here and now, and says why it cannot
+    assert len(calls) == 2
 
 
 def test_model_mismatch_is_reported(tmp_path, fake, entries):

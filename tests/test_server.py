@@ -97,6 +97,27 @@ def test_health_reports_kb_model_and_count(client):
     body = r.json()
     assert body["status"] == "ok" and body["kb"] == "kb.db" and body["entries"] == 6 and body["model"] == ["fake"]
     assert body["feedback_needs_token"] is False and body["max_question_chars"] == 1000
+    assert body["reloading"] is False
+
+
+def test_a_kb_changed_by_another_process_reloads_while_requests_are_served(kb_path, fake, monkeypatch):
+    import threading
+
+    from qa.kb.entry import Entry
+
+    bot = Bot(KnowledgeBase(kb_path), [fake], background_reload=True)
+    client = TestClient(create_app(bot, ServerConfig(db=str(kb_path))))
+    gate, read = threading.Event(), bot._read
+    monkeypatch.setattr(bot, "_read", lambda kb: gate.wait(10) and read(kb))
+    KnowledgeBase(kb_path).upsert([Entry("gift", "do you sell gift cards", "Yes, in store.", [], "en")])
+    health = client.get("/health").json()
+    assert health["reloading"] is True and health["entries"] == 6
+    assert client.post("/ask", json={"question": "how do I reset my password"}).json()["entry_id"] == "pw"
+    gate.set()
+    bot._reloading.join(10)
+    health = client.get("/health").json()
+    assert health["reloading"] is False and health["entries"] == 7
+    assert client.post("/ask", json={"question": "do you sell gift cards"}).json()["entry_id"] == "gift"
 
 
 def test_openapi_document_lists_the_endpoints(client):

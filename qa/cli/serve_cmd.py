@@ -80,7 +80,7 @@ def serve(
     )
     # Load (index and calibrate if needed) once here: errors show before the port is bound, and
     # worker processes then find a KB that is ready instead of racing to prepare it.
-    bot = Bot.open(config.db, model=model)
+    bot = Bot.open(config.db, model=model, background_reload=True)
     n = bot.index.n
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     click.echo(f"qa serve: {n} entries from {config.db}, on {where} (demo page at {where}/)", err=True)

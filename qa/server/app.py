@@ -166,6 +166,7 @@ def create_app(bot: Bot, config: ServerConfig) -> FastAPI:
             "entries": bot.index.n,
             "texts": len(bot.index.texts),
             "calibration": bot.calibration.source,
+            "reloading": bot.reloading,
             "feedback_needs_token": bool(config.token),
             "max_question_chars": config.max_question_chars,
         }
@@ -256,6 +257,6 @@ def warm_up(bot: Bot) -> None:
 def app_from_env() -> FastAPI:
     """The factory each uvicorn worker process calls: config from $QA_SERVE_CONFIG, one Bot each."""
     config = ServerConfig.from_env()
-    bot = Bot.open(config.db, model=config.model)
+    bot = Bot.open(config.db, model=config.model, background_reload=True)
     warm_up(bot)
     return create_app(bot, config)
