@@ -19,29 +19,15 @@ from functools import cache
 
 import numpy as np
 
-from bench.calibration_lab import LANGS
+from bench.calibration_lab import index_for
 from bench.explore_scoring import embed, load
 from qa.evaluate import auroc, ece
 from qa.retrieval.calibration import Logistic, features
-from qa.retrieval.index import NEG, SearchIndex
+from qa.retrieval.index import NEG
 from qa.retrieval.lexical import LexicalIndex
 from qa.retrieval.selfcal import PRIOR_OOS, Examples, scale_of
 
 EN_SETS = ("clinc150", "banking77", "hwu64")
-
-
-def _index(kb: list[dict], texts: list[str], owner: np.ndarray, vec: dict, lang: str, lexical: bool) -> SearchIndex:
-    return SearchIndex.build(
-        entry_ids=[e["id"] for e in kb],
-        entry_langs=[lang] * len(kb),
-        entry_tags=[[] for _ in kb],
-        texts=texts,
-        text_entry=owner,
-        vectors=vec,
-        languages={e: LANGS[e] for e in vec},
-        helpers=frozenset({"use-m3"}) if len(vec) > 1 else frozenset(),
-        lexical=lexical,
-    )
 
 
 @cache
@@ -53,8 +39,8 @@ def data(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.
     vec, qvec = {}, {}
     for e in encs:
         vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
-    full = _index(kb, texts, owner, vec, lang, True)
-    alone = [_index(kb, texts, owner, {e: vec[e]}, lang, False) for e in encs]
+    full = index_for(kb, texts, owner, vec, lang)
+    alone = [index_for(kb, texts, owner, {e: vec[e]}, lang, lexical=False) for e in encs]
     lex = LexicalIndex(texts)
     starts = full.starts
 

@@ -41,6 +41,23 @@ LANGS = {"minilm-l6-int8": frozenset({"en"}), "e5-small-q4": frozenset({"*"}), "
 PRIOR_SETS = ("clinc150", "banking77", "hwu64")
 
 
+def index_for(
+    kb: list[dict], texts: list[str], owner: np.ndarray, vec: dict, lang: str, lexical: bool = True
+) -> SearchIndex:
+    """qa's SearchIndex over a set's KB in one language, with `vec` (USE, when there, as the helper)."""
+    return SearchIndex.build(
+        entry_ids=[e["id"] for e in kb],
+        entry_langs=[lang] * len(kb),
+        entry_tags=[[] for _ in kb],
+        texts=texts,
+        text_entry=owner,
+        vectors=vec,
+        languages={e: LANGS[e] for e in vec},
+        helpers=frozenset({"use-m3"}) if len(vec) > 1 else frozenset(),
+        lexical=lexical,
+    )
+
+
 @cache
 def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
     kb, qs, texts, owner = load(name)
@@ -49,16 +66,7 @@ def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
     for e in encs:
         vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
     lang = "zh" if name.endswith("_zh") else "en"
-    index = SearchIndex.build(
-        entry_ids=[e["id"] for e in kb],
-        entry_langs=[lang] * len(kb),
-        entry_tags=[[] for _ in kb],
-        texts=texts,
-        text_entry=owner,
-        vectors=vec,
-        languages={e: LANGS[e] for e in encs},
-        helpers=frozenset({"use-m3"}),
-    )
+    index = index_for(kb, texts, owner, vec, lang)
     ids = {e["id"]: i for i, e in enumerate(kb)}
     x, correct, in_scope = [], [], []
     for k, q in enumerate(qs):
