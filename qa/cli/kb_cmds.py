@@ -195,6 +195,7 @@ def stats(db: str | None, as_json: bool) -> None:
 
     from qa.kb.store import KnowledgeBase
     from qa.retrieval.calibration import Calibration
+    from qa.retrieval.selfcal import DEFAULT_OOS_PRIOR
 
     kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()
@@ -211,12 +212,20 @@ def stats(db: str | None, as_json: bool) -> None:
         "answer_threshold": fit.answer_threshold if fit else None,
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
-        "oos_share": kb.get_setting("oos_share"),
+        "oos_share": float(kb.get_setting("oos_share", DEFAULT_OOS_PRIOR)),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }
     if as_json:
         print_json(out)
         return
+    notes = {
+        "oos_share": " (the default; qa tune --oos-share sets it)" if kb.get_setting("oos_share") is None else "",
+        "calibration": (
+            " (the KB has too few alternates to calibrate itself: add alternates, or qa tune QUERIES.jsonl)"
+            if out["calibration"] == "prior"
+            else ""
+        ),
+    }
     for k, v in out.items():
-        click.echo(f"{k + ':':22s}{v}")
+        click.echo(f"{k + ':':22s}{v}{notes.get(k, '')}")
