@@ -14,26 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import indexing
+from qa import indexing, loader
 from qa.answer import Answer, Suggestion, decide
 from qa.encoders import registry
 from qa.encoders.base import Encoder, encoder_threads
 from qa.errors import InputError, KBError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
-from qa.loader import load_index
-from qa.retrieval import selfcal
-from qa.retrieval.calibration import PRIOR, Calibration
+from qa.retrieval.calibration import Calibration
 from qa.retrieval.index import NEG, QUESTION_LANGUAGES, SearchIndex
-from qa.retrieval.selfcal import calibrate_from_kb
 from qa.text import clean_question, detect_lang
 
 FALLBACK_TEXT = {
     "en": "Sorry, I don't know the answer to that yet.",
     "zh": "抱歉，我还不知道这个问题的答案。",
 }
-#: Recalibrate when the number of texts changed by more than this share since the last fit.
-RECALIBRATE_AFTER = 0.1
 
 
 @dataclass
@@ -186,28 +181,7 @@ class Bot:
             yield
 
     def _read(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
-        """Index (embedding texts that lack vectors), load and, if stale, recalibrate `kb`."""
-        switch = indexing.kb_model(kb) is None
-        if self.auto_index and not kb.readonly and (switch or any(indexing.pending(kb, self.encoders).values())):
-            with self._encoders_held():  # only when there is something to embed: questions wait meanwhile
-                indexing.index(kb, self.encoders, switch=switch)
-        stored = kb.get_setting("calibration")
-        cal = Calibration.from_json(stored["fit"]) if stored else None
-        norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
-        n_texts = kb.count_texts()  # not kb.texts(): load_index reads those once, below
-        labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
-        stale = (
-            not stored
-            or stored.get("version") != selfcal.VERSION
-            # a fit on labelled questions is kept as the KB grows; a self-calibration is redone
-            or (not labelled and abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1))
-        )
-        if stale:
-            norms = None
-        index = load_index(kb, self.encoders, norms)  # type: ignore[arg-type]
-        if stale and not kb.readonly:
-            cal = self._fit_and_store(index, n_texts, kb=kb)
-        return index, cal or PRIOR, kb.data_version()
+        return loader.read(kb, self.encoders, auto_index=self.auto_index, hold_encoders=self._encoders_held)
 
     def _install(self, index: SearchIndex, cal: Calibration, version: int) -> None:
         self._index, self._cal = index, cal
@@ -224,67 +198,31 @@ class Bot:
                     enc.set_spinning(alone)  # type: ignore[attr-defined]
         self._version = version
 
-    def oos_share(self, kb: KnowledgeBase | None = None) -> float:
+    def oos_share(self) -> float:
         """The share of questions assumed to be out of scope when the KB calibrates itself
         (`qa tune --oos-share`; default selfcal.DEFAULT_OOS_PRIOR)."""
-        stored = (kb or self.kb).get_setting("oos_share")
-        return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
-
-    def _fit_and_store(
-        self,
-        index: SearchIndex,
-        n_texts: int,
-        *,
-        oos_prior: float | None = None,
-        precision: float | None = None,
-        kb: KnowledgeBase | None = None,
-    ) -> Calibration:
-        kb = kb or self.kb
-        share = self.oos_share(kb) if oos_prior is None else oos_prior
-        cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
-        self._store_calibration(cal, index, n_texts, kb)
-        return self._apply_overrides(cal, kb.get_setting("thresholds", {}))
-
-    def _store_calibration(
-        self, cal: Calibration, index: SearchIndex, n_texts: int, kb: KnowledgeBase | None = None
-    ) -> None:
-        (kb or self.kb).set_settings(
-            {
-                "calibration": {
-                    "fit": cal.to_json(),
-                    "version": selfcal.VERSION,
-                    "n_texts": n_texts,
-                    "norms": index.stored_norms(),
-                }
-            }
-        )
+        return loader.oos_share(self.kb)
 
     def set_calibration(self, cal: Calibration) -> None:
         """Store a calibration fitted elsewhere (`qa tune` on labelled questions) and use it."""
         with self._lock:
-            self._store_calibration(cal, self._index, len(self._index.texts))
+            loader.store_calibration(self.kb, cal, self._index, len(self._index.texts))
             self._cal = cal
             self._version = self.kb.data_version()
-
-    @staticmethod
-    def _apply_overrides(cal: Calibration, overrides: dict) -> Calibration:
-        from dataclasses import replace
-
-        thr = overrides.get("answer_threshold", cal.answer_threshold)
-        margin = overrides.get("ambiguity_margin", cal.ambiguity_margin)
-        return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))
 
     def recalibrate(self, *, oos_prior: float | None = None, precision: float | None = None) -> Calibration:
         """Refit the self-calibration (at the KB's stored out-of-scope share unless `oos_prior`)."""
         with self._lock:
-            cal = self._fit_and_store(self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision)
+            cal = loader.fit_and_store(
+                self.kb, self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision
+            )
             self._cal = cal
             self._version = self.kb.data_version()
         return cal
 
     @property
     def calibration(self) -> Calibration:
-        return self._apply_overrides(self._cal, self.kb.get_setting("thresholds", {}))
+        return loader.apply_overrides(self._cal, self.kb.get_setting("thresholds", {}))
 
     @property
     def index(self) -> SearchIndex:

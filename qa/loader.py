@@ -1,16 +1,26 @@
-"""Read a KB into a SearchIndex: entries, texts and the vectors of the KB's encoders."""
+"""Read a KB into what answering needs: a SearchIndex (entries, texts and the vectors of the KB's
+encoders) and its calibration, refitted and stored when it is stale."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import replace
 
 import numpy as np
 
+from qa import indexing
 from qa.encoders.base import Encoder, effective_languages
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
 from qa.reference import reference_vectors
+from qa.retrieval import selfcal
+from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import SearchIndex
+from qa.retrieval.selfcal import calibrate_from_kb
+
+#: Recalibrate when the number of texts changed by more than this share since the last fit.
+RECALIBRATE_AFTER = 0.1
 
 
 def load_index(
@@ -59,3 +69,70 @@ def load_index(
         helpers=frozenset(e.id for e in encoders if e.helper),
         reference=lambda enc_id, lang: reference_vectors(by_id[enc_id], lang),
     )
+
+
+def read(
+    kb: KnowledgeBase,
+    encoders: Sequence[Encoder],
+    *,
+    auto_index: bool,
+    hold_encoders: Callable[[], AbstractContextManager[None]],
+) -> tuple[SearchIndex, Calibration, int]:
+    """Index `kb` (embedding texts that lack vectors, with `hold_encoders()` held), load it and, if
+    its calibration is stale, refit and store it. Returns the index, the calibration and the KB's
+    data_version after all that."""
+    switch = indexing.kb_model(kb) is None
+    if auto_index and not kb.readonly and (switch or any(indexing.pending(kb, encoders).values())):
+        with hold_encoders():  # only when there is something to embed: questions wait meanwhile
+            indexing.index(kb, encoders, switch=switch)
+    stored = kb.get_setting("calibration")
+    cal = Calibration.from_json(stored["fit"]) if stored else None
+    norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
+    n_texts = kb.count_texts()  # not kb.texts(): load_index reads those once, below
+    labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
+    stale = (
+        not stored
+        or stored.get("version") != selfcal.VERSION
+        # a fit on labelled questions is kept as the KB grows; a self-calibration is redone
+        or (not labelled and abs(n_texts - stored["n_texts"]) > RECALIBRATE_AFTER * max(stored["n_texts"], 1))
+    )
+    if stale:
+        norms = None
+    index = load_index(kb, encoders, norms)  # type: ignore[arg-type]
+    if stale and not kb.readonly:
+        cal = fit_and_store(kb, index, n_texts)
+    return index, cal or PRIOR, kb.data_version()
+
+
+def oos_share(kb: KnowledgeBase) -> float:
+    """The out-of-scope share the KB calibrates itself at (`qa tune --oos-share`, else the default)."""
+    stored = kb.get_setting("oos_share")
+    return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
+
+
+def fit_and_store(
+    kb: KnowledgeBase,
+    index: SearchIndex,
+    n_texts: int,
+    *,
+    oos_prior: float | None = None,
+    precision: float | None = None,
+) -> Calibration:
+    """Self-calibrate on `index`, store the fit with the constants it used, and return it with
+    the KB's hand-set thresholds applied."""
+    share = oos_share(kb) if oos_prior is None else oos_prior
+    cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
+    store_calibration(kb, cal, index, n_texts)
+    return apply_overrides(cal, kb.get_setting("thresholds", {}))
+
+
+def store_calibration(kb: KnowledgeBase, cal: Calibration, index: SearchIndex, n_texts: int) -> None:
+    fit = {"fit": cal.to_json(), "version": selfcal.VERSION, "n_texts": n_texts, "norms": index.stored_norms()}
+    kb.set_settings({"calibration": fit})
+
+
+def apply_overrides(cal: Calibration, overrides: dict) -> Calibration:
+    """`cal` with the thresholds set by hand (`qa tune --threshold/--margin`) in place of its own."""
+    thr = overrides.get("answer_threshold", cal.answer_threshold)
+    margin = overrides.get("ambiguity_margin", cal.ambiguity_margin)
+    return replace(cal, answer_threshold=float(thr), ambiguity_margin=float(margin))

@@ -216,7 +216,7 @@ def test_stored_calibration_is_reused_not_refitted(tmp_path, fake, entries, monk
     def refit(*args, **kwargs):
         raise AssertionError("the calibration was fitted again")
 
-    monkeypatch.setattr("qa.bot.calibrate_from_kb", refit)
+    monkeypatch.setattr("qa.loader.calibrate_from_kb", refit)
     Bot(KnowledgeBase(path), [fake]).ask("how long does shipping take")
 
 
@@ -227,10 +227,10 @@ def test_logging_and_feedback_do_not_reload_the_index(tmp_path, fake, entries, m
     KnowledgeBase(path).upsert(entries)
     bot = Bot(KnowledgeBase(path), [fake])
     loads = []
-    import qa.bot as bot_module
+    import qa.loader
 
-    real = bot_module.load_index
-    monkeypatch.setattr(bot_module, "load_index", lambda *a, **k: loads.append(1) or real(*a, **k))
+    real = qa.loader.load_index
+    monkeypatch.setattr(qa.loader, "load_index", lambda *a, **k: loads.append(1) or real(*a, **k))
     other = KnowledgeBase(path)
     bot.ask("zzz qqq completely unrelated")  # logged by this connection
     other.log_question("x", lang="en", status="fallback", confidence=0.1, entry_id=None, suggestions=[])
