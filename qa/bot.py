@@ -18,7 +18,7 @@ from qa import indexing, loader
 from qa.answer import Answer, Suggestion, decide
 from qa.encoders import registry
 from qa.encoders.base import Encoder, encoder_threads
-from qa.errors import InputError, KBError, StaleIndexError
+from qa.errors import InputError, KBError, ModelMismatchError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.retrieval.calibration import Calibration
@@ -101,6 +101,9 @@ class Bot:
         self.background_reload = background_reload
         self._reloading: threading.Thread | None = None
         self._reload_failed_at = -float("inf")
+        #: Why the last background reload failed (None once one succeeds): questions meanwhile get the
+        #: index loaded before it.
+        self.reload_error: str | None = None
         self._version = -1
         self._index: SearchIndex
         self._cal: Calibration
@@ -163,13 +166,19 @@ class Bot:
         try:
             kb = KnowledgeBase(self.kb.path, readonly=self.kb.readonly, create=False)
             try:
+                # A KB switched to another model meanwhile is not reindexed back to this one.
+                indexing.check_model(kb, [e.id for e in self.encoders])
                 loaded = self._read(kb)
             finally:
                 kb.close()
             with self._lock:
                 self._install(*loaded)
-        except Exception:  # the index already loaded stays in use; a later question tries again
+            self.reload_error = None
+        except Exception as e:  # the index already loaded stays in use; a later question tries again
             self._reload_failed_at = time.monotonic()
+            self.reload_error = str(e) or type(e).__name__
+            if isinstance(e, ModelMismatchError):
+                self.reload_error += " (until it restarts, this process answers from the index it has)"
             log.exception("reloading the knowledge base %s failed", self.kb.path)
 
     @contextlib.contextmanager

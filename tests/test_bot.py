@@ -135,11 +135,27 @@ def test_a_failed_background_reload_keeps_the_loaded_index(tmp_path, fake, entri
     bot.ask("how do I reset my password")
     bot._reloading.join(10)
     assert "reloading the knowledge base" in caplog.text and "disk on fire" in caplog.text
+    assert bot.reload_error == "disk on fire"
     assert bot.ask("how do I reset my password").entry_id == "pw" and bot.index.n == 2
     assert len(calls) == 1  # no new attempt on every question: RELOAD_RETRY_S later
     with pytest.raises(KBError, match="disk on fire"):
         bot.refresh(force=True)  # an explicit refresh reloads here and now, and says why it cannot
     assert len(calls) == 2
+
+
+def test_a_background_reload_does_not_follow_a_switch_to_another_model(tmp_path, fake, entries):
+    from qa import indexing
+    from qa.encoders.fake import FakeEncoder
+
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).upsert(entries)
+    bot = Bot(KnowledgeBase(path), [fake], background_reload=True)
+    indexing.index(KnowledgeBase(path), [FakeEncoder(id="other")], switch=True)  # qa index --model other
+    assert bot.ask("how do I reset my password").entry_id == "pw"
+    bot._reloading.join(10)
+    assert "indexed with other, not fake" in bot.reload_error and "answers from the index it has" in bot.reload_error
+    assert bot.ask("how do I reset my password").entry_id == "pw"
+    assert indexing.kb_model(KnowledgeBase(path)) == ["other"]  # the reload did not switch it back
 
 
 def test_model_mismatch_is_reported(tmp_path, fake, entries):

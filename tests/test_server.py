@@ -97,7 +97,7 @@ def test_health_reports_kb_model_and_count(client):
     body = r.json()
     assert body["status"] == "ok" and body["kb"] == "kb.db" and body["entries"] == 6 and body["model"] == ["fake"]
     assert body["feedback_needs_token"] is False and body["max_question_chars"] == 1000
-    assert body["reloading"] is False
+    assert body["reloading"] is False and body["reload_error"] is None
 
 
 def test_a_kb_changed_by_another_process_reloads_while_requests_are_served(kb_path, fake, monkeypatch):
@@ -116,7 +116,7 @@ def test_a_kb_changed_by_another_process_reloads_while_requests_are_served(kb_pa
     gate.set()
     bot._reloading.join(10)
     health = client.get("/health").json()
-    assert health["reloading"] is False and health["entries"] == 7
+    assert health["reloading"] is False and health["entries"] == 7 and health["reload_error"] is None
     assert client.post("/ask", json={"question": "do you sell gift cards"}).json()["entry_id"] == "gift"
 
 

@@ -167,6 +167,7 @@ def create_app(bot: Bot, config: ServerConfig) -> FastAPI:
             "texts": len(bot.index.texts),
             "calibration": bot.calibration.source,
             "reloading": bot.reloading,
+            "reload_error": bot.reload_error,
             "feedback_needs_token": bool(config.token),
             "max_question_chars": config.max_question_chars,
         }
