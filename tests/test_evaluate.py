@@ -245,3 +245,23 @@ def test_tune_needs_enough_labelled_questions(tmp_path, fake_db, monkeypatch, ca
     q.write_text(json.dumps({"query": "reset password", "gold": ["pw"]}) + "\n")
     code, _, err = _run(monkeypatch, capsys, "tune", str(q), "--db", str(fake_db))
     assert code == 2 and "at least 20" in err
+
+
+def test_eval_says_how_to_refit_a_confidence_that_runs_low(capsys):
+    from qa.cli.quality_cmds import _calibration_hint
+
+    rows = [{"bin": "0.6-0.7", "n": 50, "confidence": 0.65, "accuracy": 0.80}]
+    m = {"n": 50, "n_out_of_scope": 0, "calibration": "kb-alternates", "reliability": rows}
+    _calibration_hint(m, 0.1, "my queries.jsonl", "kb.db")
+    out = capsys.readouterr().out
+    assert "runs under the share correct here (mean 0.65 against 0.80)" in out
+    assert "0% of these questions are out of scope; the KB's calibration assumes 10%" in out
+    assert "qa tune --oos-share 0.00 --db kb.db" in out and "qa tune 'my queries.jsonl' --db kb.db" in out
+    # close enough, or already fitted on labelled questions: nothing to say
+    _calibration_hint({**m, "reliability": [{**rows[0], "accuracy": 0.66}]}, 0.1, "q.jsonl", "kb.db")
+    _calibration_hint({**m, "calibration": "labelled (50 questions)"}, 0.1, "q.jsonl", "kb.db")
+    assert capsys.readouterr().out == ""
+    # the share matches: only the labelled fit is suggested
+    _calibration_hint({**m, "n_out_of_scope": 5}, 0.1, "q.jsonl", None)
+    out = capsys.readouterr().out
+    assert "--oos-share" not in out and "qa tune q.jsonl\n" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from qa.cli.common import db_option, json_option, print_json
@@ -49,12 +51,36 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
         click.echo(
             f"  {row['bin']}  n={row['n']:5d}  confidence {row['confidence']:.2f}  correct {row['accuracy']:.2f}"
         )
+    _calibration_hint(m, bot.oos_share(), queries, db)
     if m["worst_confusions"]:
         click.echo("Worst confusions (expected -> answered instead):")
         for c in m["worst_confusions"]:
             click.echo(f"  {c['count']:4d}  {c['expected']} -> {c['got']}")
     if unknown:
         click.echo(f"Warning: {len(unknown)} gold ids are not in the KB, e.g. {', '.join(unknown[:3])}", err=True)
+
+
+def _calibration_hint(m: dict, assumed: float, queries: str, db: str | None) -> None:
+    """When confidence runs clearly under or over the share correct, say what would refit it."""
+    n = sum(r["n"] for r in m["reliability"])
+    if not n or m["calibration"].startswith("labelled"):
+        return
+    conf = sum(r["n"] * r["confidence"] for r in m["reliability"]) / n
+    right = sum(r["n"] * r["accuracy"] for r in m["reliability"]) / n
+    if abs(conf - right) < 0.03:
+        return
+    real = m["n_out_of_scope"] / m["n"]
+    where = f" --db {shlex.quote(db)}" if db else ""
+    click.echo(
+        f"Confidence runs {'under' if conf < right else 'over'} the share correct here "
+        f"(mean {conf:.2f} against {right:.2f})."
+    )
+    if abs(real - assumed) >= 0.05:
+        click.echo(
+            f"  {real:.0%} of these questions are out of scope; the KB's calibration assumes {assumed:.0%}. "
+            f"If your users' questions are like these: qa tune --oos-share {real:.2f}{where}"
+        )
+    click.echo(f"  To fit confidence on these labelled questions instead: qa tune {shlex.quote(queries)}{where}")
 
 
 @click.command()
