@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +57,12 @@ def index(
     switch: bool = False,
     full: bool = False,
     progress: Callable[[int], Progress] | None = None,
+    hold: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> IndexReport:
     """Embed missing texts with each encoder; `switch` makes `encoders` the KB's model.
 
-    `progress(total)` returns a callback taking the number of texts just embedded.
+    `progress(total)` returns a callback taking the number of texts just embedded; `hold()` is
+    entered while texts are embedded, if any are (a Bot keeps its questions off the encoders).
     """
     ids = [e.id for e in encoders]
     have = kb_model(kb)
@@ -70,13 +74,14 @@ def index(
     total = sum(len(v) for v in todo.values())
     tick = progress(total) if progress and total else None
     embedded: dict[str, int] = {}
-    for enc in encoders:
-        rows = sorted(todo[enc.id], key=lambda r: len(r[1]))  # similar lengths batch with less padding
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            vecs = enc.embed([t for _, t in chunk], progress=tick)
-            kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
-        embedded[enc.id] = len(rows)
+    with hold() if hold is not None and total else contextlib.nullcontext():
+        for enc in encoders:
+            rows = sorted(todo[enc.id], key=lambda r: len(r[1]))  # similar lengths batch with less padding
+            for start in range(0, len(rows), CHUNK):
+                chunk = rows[start : start + CHUNK]
+                vecs = enc.embed([t for _, t in chunk], progress=tick)
+                kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
+            embedded[enc.id] = len(rows)
     done = dict(kb.get_setting("indexed_revision", {}))
     updates: dict[str, object] = {}
     if any(done.get(i) != revision for i in ids) and not kb.readonly:

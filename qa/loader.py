@@ -81,10 +81,8 @@ def read(
     """Index `kb` (embedding texts that lack vectors, with `hold_encoders()` held), load it and, if
     its calibration is stale, refit and store it. Returns the index, the calibration and the KB's
     data_version after all that."""
-    switch = indexing.kb_model(kb) is None
-    if auto_index and not kb.readonly and (switch or any(indexing.pending(kb, encoders).values())):
-        with hold_encoders():  # only when there is something to embed: questions wait meanwhile
-            indexing.index(kb, encoders, switch=switch)
+    if auto_index and not kb.readonly:  # questions wait for the encoders only if texts are embedded
+        indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None, hold=hold_encoders)
     stored = kb.get_setting("calibration")
     cal = Calibration.from_json(stored["fit"]) if stored else None
     norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None

@@ -179,3 +179,12 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path):
     kb.upsert([Entry("b", "new question", "new answer")])
     assert kb.revision() == 1
     assert kb.missing_texts("m", since=0) == [(text_hash("new question"), "new question")]
+
+
+def test_the_write_ahead_log_is_cut_back_after_big_writes(tmp_path, entries):
+    from qa.kb.store import WAL_SIZE_LIMIT
+
+    kb = KnowledgeBase(tmp_path / "kb.db")
+    kb.upsert(entries)
+    # without a limit SQLite keeps the log at its largest size (1.25 GB after a 100k-entry KB)
+    assert kb.db.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT

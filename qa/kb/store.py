@@ -26,6 +26,8 @@ from qa.kb.schema import MIGRATIONS, OUR_TABLES, current_version
 from qa.kb.vectors import decode_vectors, encode_vector
 
 BUSY_TIMEOUT_S = 10.0
+#: Bytes the write-ahead log is cut back to once folded into the file (PRAGMA journal_size_limit).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def now() -> str:
@@ -89,6 +91,9 @@ class KnowledgeBase:
             if not readonly and self.path is not None:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+                # After a big write the log is cut back to this once it is folded into the file,
+                # instead of keeping its largest size (1.25 GB after 100k entries) for good.
+                conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         except sqlite3.DatabaseError as e:
             raise KBError(self._explain(e)) from e
 
