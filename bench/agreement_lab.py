@@ -19,8 +19,7 @@ from functools import cache
 
 import numpy as np
 
-from bench.calibration_lab import index_for
-from bench.explore_scoring import embed, load
+from bench.calibration_lab import default_vectors, index_for
 from qa.evaluate import auroc, ece
 from qa.retrieval.calibration import Logistic, features
 from qa.retrieval.index import NEG
@@ -33,14 +32,9 @@ EN_SETS = ("clinc150", "banking77", "hwu64")
 @cache
 def data(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """[top, margin, agreement] with correct / in-scope flags, for the real queries and the held-out texts."""
-    kb, qs, texts, owner = load(name)
-    lang = "zh" if name.endswith("_zh") else "en"
-    encs = ["e5-small-q4", "use-m3"] if lang == "zh" else ["minilm-l6-int8", "use-m3"]
-    vec, qvec = {}, {}
-    for e in encs:
-        vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
+    kb, qs, texts, owner, lang, vec, qvec = default_vectors(name)
     full = index_for(kb, texts, owner, vec, lang)
-    alone = [index_for(kb, texts, owner, {e: vec[e]}, lang, lexical=False) for e in encs]
+    alone = [index_for(kb, texts, owner, {e: m}, lang, lexical=False) for e, m in vec.items()]
     lex = LexicalIndex(texts)
     starts = full.starts
 

@@ -58,14 +58,20 @@ def index_for(
     )
 
 
+def default_vectors(name: str) -> tuple[list[dict], list[dict], list[str], np.ndarray, str, dict, dict]:
+    """A set's KB, queries, texts, text owners, language, and the cached vectors of its texts and
+    queries for qa's default encoders there (MiniLM or e5 first, then USE)."""
+    kb, qs, texts, owner = load(name)
+    lang = "zh" if name.endswith("_zh") else "en"
+    vec, qvec = {}, {}
+    for e in ["e5-small-q4" if lang == "zh" else "minilm-l6-int8", "use-m3"]:
+        vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
+    return kb, qs, texts, owner, lang, vec, qvec
+
+
 @cache
 def build(name: str) -> tuple[Examples, np.ndarray, np.ndarray, np.ndarray]:
-    kb, qs, texts, owner = load(name)
-    encs = ["e5-small-q4", "use-m3"] if name.endswith("_zh") else ["minilm-l6-int8", "e5-small-q4", "use-m3"]
-    vec, qvec = {}, {}
-    for e in encs:
-        vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
-    lang = "zh" if name.endswith("_zh") else "en"
+    kb, qs, texts, owner, lang, vec, qvec = default_vectors(name)
     index = index_for(kb, texts, owner, vec, lang)
     ids = {e["id"]: i for i, e in enumerate(kb)}
     x, correct, in_scope = [], [], []

@@ -15,8 +15,7 @@ import json
 
 import numpy as np
 
-from bench.calibration_lab import index_for
-from bench.explore_scoring import embed, load
+from bench.calibration_lab import default_vectors, index_for
 from qa.problems import normalise_text
 
 
@@ -25,16 +24,11 @@ def main() -> None:
     ap.add_argument("--sets", default="clinc150,banking77,hwu64,tianchi_covid_zh")
     args = ap.parse_args()
     for name in args.sets.split(","):
-        kb, qs, texts, owner = load(name)
-        lang = "zh" if name.endswith("_zh") else "en"
-        encs = ["e5-small-q4", "use-m3"] if lang == "zh" else ["minilm-l6-int8", "use-m3"]
-        vec, qvec = {}, {}
-        for e in encs:
-            vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
+        kb, qs, texts, owner, lang, vec, qvec = default_vectors(name)
         index = index_for(kb, texts, owner, vec, lang)
         ids = {e["id"]: i for i, e in enumerate(kb)}
         first = index.starts  # each entry's stored question is its first text
-        q_vec = vec[encs[0]][first]
+        q_vec = next(iter(vec.values()))[first]  # the primary encoder's
         qq = q_vec @ q_vec.T
         np.fill_diagonal(qq, -1.0)
         nearest = qq.argmax(1)  # each entry's nearest other entry, by stored question
