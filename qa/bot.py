@@ -222,12 +222,11 @@ class Bot:
     def recalibrate(self, *, oos_prior: float | None = None, precision: float | None = None) -> Calibration:
         """Refit the self-calibration (at the KB's stored out-of-scope share unless `oos_prior`)."""
         with self._lock:
-            cal = loader.fit_and_store(
+            self._cal = loader.fit_and_store(
                 self.kb, self._index, len(self._index.texts), oos_prior=oos_prior, precision=precision
             )
-            self._cal = cal
             self._version = self.kb.data_version()
-        return cal
+        return self.calibration
 
     @property
     def calibration(self) -> Calibration:

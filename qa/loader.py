@@ -116,12 +116,12 @@ def fit_and_store(
     oos_prior: float | None = None,
     precision: float | None = None,
 ) -> Calibration:
-    """Self-calibrate on `index`, store the fit with the constants it used, and return it with
-    the KB's hand-set thresholds applied."""
+    """Self-calibrate on `index`, store the fit with the constants it used, and return it (the
+    KB's hand-set thresholds are applied where it is used: Bot.calibration)."""
     share = oos_share(kb) if oos_prior is None else oos_prior
     cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
     store_calibration(kb, cal, index, n_texts)
-    return apply_overrides(cal, kb.get_setting("thresholds", {}))
+    return cal
 
 
 def store_calibration(kb: KnowledgeBase, cal: Calibration, index: SearchIndex, n_texts: int) -> None:

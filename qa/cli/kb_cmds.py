@@ -194,8 +194,8 @@ def stats(db: str | None, as_json: bool) -> None:
     from collections import Counter
 
     from qa.kb.store import KnowledgeBase
+    from qa.loader import oos_share
     from qa.retrieval.calibration import Calibration
-    from qa.retrieval.selfcal import DEFAULT_OOS_PRIOR
 
     kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()
@@ -212,7 +212,7 @@ def stats(db: str | None, as_json: bool) -> None:
         "answer_threshold": fit.answer_threshold if fit else None,
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
-        "oos_share": float(kb.get_setting("oos_share", DEFAULT_OOS_PRIOR)),
+        "oos_share": oos_share(kb),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }

@@ -221,5 +221,5 @@ def tune(
         click.echo(
             f"Calibration: {cal.source} ({cal.n_examples} examples). Answer threshold "
             f"{cal.answer_threshold:.0%}, ambiguity margin {cal.ambiguity_margin:.2f}, "
-            f"out-of-scope share {bot.oos_share():.0%}" + (f"; hand-set: {overrides}" if overrides else "") + "."
+            f"out-of-scope share {out['oos_share']:.0%}" + (f"; hand-set: {overrides}" if overrides else "") + "."
         )

@@ -188,15 +188,15 @@ class SearchIndex:
 
     def _pair_norm(self, enc: str, qlang: str, elang: str, reference: Reference | None) -> tuple[float, float]:
         sig = self.signals[enc]
-        if qlang == elang or len(set(self.entry_langs)) > 1:
+        if qlang == elang or len(set(self.entry_langs)) > 1 or reference is None:
             # Within one language, and in a KB with entries in several languages (whose questions
             # are answered from entries in their own language first): one scale over all its texts.
             return sig.mu, sig.sd
-        ref_q = reference(enc, qlang) if reference is not None else None
+        ref_q = reference(enc, qlang)
         if ref_q is None or not len(ref_q):
             return sig.mu, sig.sd  # nothing better known
         q_mu, q_sd = cross_constants(np.asarray(ref_q, dtype=np.float32), sig.vectors)
-        ref_e = reference(enc, elang) if reference is not None else None
+        ref_e = reference(enc, elang)
         if ref_e is None or not len(ref_e):
             return q_mu, q_sd
         # The KB's own scale, moved by what the question language changes for the same reference

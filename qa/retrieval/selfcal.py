@@ -182,8 +182,8 @@ def calibrate_from_kb(
     if index.n < 3:
         return PRIOR
     ex = held_out_examples(index)
+    share = oos_prior if oos_prior > 0 else PRIOR_OOS  # 0 drops the factor that uses it
     if int(ex.in_scope.sum()) < MIN_IN_SCOPE or ex.correct.all() or not ex.correct.any():
-        cal = prior_for(ex, oos_prior if oos_prior > 0 else PRIOR_OOS)
+        cal = prior_for(ex, share)
         return replace(cal, in_scope=None) if oos_prior == 0 else cal
-    share = oos_prior if oos_prior > 0 else PRIOR_OOS
     return fit(weigh(ex, share), precision=precision, source="kb-alternates", in_scope_factor=oos_prior > 0)
