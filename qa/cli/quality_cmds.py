@@ -17,7 +17,9 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
     """Score the bot on labelled QUERIES (JSONL: {"query", "gold": [ids]}; gold [] = out of scope).
 
     Reports ranking (hit@1, MRR@10, recall@5), out-of-scope detection (AUROC), the
-    answer/fallback decisions, and calibration (ECE, with a reliability table). Asks are not logged.
+    answer/fallback decisions, and calibration (ECE, with a reliability table); when confidence
+    runs clearly under or over the share correct, the `qa tune` command that would refit it.
+    Asks are not logged.
 
     \b
     Example:
