@@ -1,8 +1,10 @@
 """Answer quality of the default configuration on every set in ../shared/data, through the CLI.
 
-For each set: `qa import kb.jsonl` into a fresh KB (self-calibrated from its own alternates, no
-tuning on the queries), then `qa eval queries.jsonl --json`. Prints that JSON (plus timings) as one
-line per set, or with --table the Markdown table the README carries.
+For each set (every folder of ../shared/data with a kb.jsonl and a queries.jsonl): `qa import
+kb.jsonl` into a fresh KB (it measures and calibrates itself, no tuning on the queries), then `qa
+eval queries.jsonl --json`. Prints that JSON (plus timings, and the best single model's hit@1 and
+AUROC from bench/single_models.py beside it) as one line per set, or with --table the Markdown
+tables the README carries: qa's figures, and qa against the best single model.
 
     python bench/quality.py [--model auto] [--sets clinc150,banking77] [--data ../shared/data] [--table]
     python bench/quality.py --oos-share true   # `qa tune --oos-share` with each set's real share first
@@ -22,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` and `qa` from a clone
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 QA = [sys.executable, "-m", "qa"]
@@ -61,12 +65,20 @@ def evaluate_set(path: Path, model: str, workdir: Path, oos_share: str = "") -> 
     asked = time.perf_counter() - t1
     stats = json.loads(qa("stats", "--db", db, "--json", env=env))
     m.pop("reliability", None)
+    try:
+        from bench.single_models import best
+
+        bar = best(path)
+    except Exception as e:  # the bar is context; a set it cannot measure still gets qa's figures
+        bar = {"best_error": str(e)}
     return {
         "set": path.name,
         "model": model,
         **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items() if k != "worst_confusions"},
         "oos_share": stats["oos_share"] if stats["oos_share"] is not None else 0.1,
         "answer_threshold": stats["answer_threshold"],
+        "mixes": stats.get("mixes"),
+        **bar,
         "import_s": round(built, 1),
         "eval_s": round(asked, 1),
         "worst_confusions": m.get("worst_confusions", [])[:3],
@@ -83,6 +95,24 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def versus(rows: list[dict]) -> str:
+    """qa against the best single model (hit@1 and AUROC, each chosen with hindsight per set)."""
+    lines = [
+        "| set | best single hit@1 | qa hit@1 | best single AUROC | qa AUROC | ECE |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def f(v: float | None) -> str:
+        return "–" if v is None else f"{v:.3f}".lstrip("0")
+
+    for r in rows:
+        lines.append(
+            f"| {r['set']} | {f(r.get('best_hit@1'))} ({r.get('best_hit@1_model', '?')}) | {f(r['hit@1'])} | "
+            f"{f(r.get('best_auroc'))} ({r.get('best_auroc_model') or '–'}) | {f(r['auroc'])} | {f(r['ece'])} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="auto")
@@ -94,7 +124,11 @@ def main() -> None:
     data = Path(args.data)
     if not data.is_dir():
         sys.exit(f"No evaluation data at {data}")
-    sets = [data / s for s in args.sets.split(",")] if args.sets else sorted(p for p in data.iterdir() if p.is_dir())
+    sets = (
+        [data / s for s in args.sets.split(",")]
+        if args.sets
+        else sorted(p for p in data.iterdir() if (p / "kb.jsonl").is_file() and (p / "queries.jsonl").is_file())
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in sets:
@@ -104,6 +138,8 @@ def main() -> None:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     if args.table:
         print(table(rows))
+        print()
+        print(versus(rows))
 
 
 if __name__ == "__main__":

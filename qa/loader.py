@@ -14,7 +14,7 @@ from qa.encoders.base import Encoder, effective_languages
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
 from qa.reference import reference_vectors
-from qa.retrieval import selfcal
+from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import SearchIndex
 from qa.retrieval.selfcal import calibrate_from_kb
@@ -68,6 +68,8 @@ def load_index(
         norms=norms,
         helpers=frozenset(e.id for e in encoders if e.helper),
         reference=lambda enc_id, lang: reference_vectors(by_id[enc_id], lang),
+        costs={e.id: e.query_ms for e in encoders},
+        search_models=frozenset(e.id for e in encoders if e.search_model),
     )
 
 
@@ -97,6 +99,8 @@ def read(
     if stale:
         norms = None
     index = load_index(kb, encoders, norms)  # type: ignore[arg-type]
+    if stored and not stale and stored.get("mixes"):
+        index.set_mixes(selfmeasure.parse_mixes(stored["mixes"]))
     if stale and not kb.readonly:
         cal = fit_and_store(kb, index, n_texts)
     return index, cal or PRIOR, kb.data_version()
@@ -119,13 +123,35 @@ def fit_and_store(
     """Self-calibrate on `index`, store the fit with the constants it used, and return it (the
     KB's hand-set thresholds are applied where it is used: Bot.calibration)."""
     share = oos_share(kb) if oos_prior is None else oos_prior
+    choices = selfmeasure.choose_all(index)
+    selfmeasure.apply(index, choices)
     cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
-    store_calibration(kb, cal, index, n_texts)
+    store_calibration(kb, cal, index, n_texts, choices)
     return cal
 
 
-def store_calibration(kb: KnowledgeBase, cal: Calibration, index: SearchIndex, n_texts: int) -> None:
-    fit = {"fit": cal.to_json(), "version": selfcal.VERSION, "n_texts": n_texts, "norms": index.stored_norms()}
+def store_calibration(
+    kb: KnowledgeBase,
+    cal: Calibration,
+    index: SearchIndex,
+    n_texts: int,
+    choices: list[selfmeasure.Choice] | None = None,
+) -> None:
+    """Store the fit with what it was fitted on: the scale constants, the mixes of signals in use
+    and, when they were measured just now, the measurements behind them (`qa stats` shows them)."""
+    fit = {
+        "fit": cal.to_json(),
+        "version": selfcal.VERSION,
+        "n_texts": n_texts,
+        "norms": index.stored_norms(),
+        "mixes": index.stored_mixes(),
+    }
+    if choices is not None:
+        fit["measured"] = [c.to_json() for c in choices]
+    else:
+        old = kb.get_setting("calibration") or {}
+        if old.get("measured"):
+            fit["measured"] = old["measured"]
     kb.set_settings({"calibration": fit})
 
 

@@ -181,6 +181,22 @@ def show(entry_id: str, db: str | None, as_json: bool) -> None:
     click.echo(f"answer:    {e.answer}\ncreated:   {e.created}\nupdated:   {e.updated}")
 
 
+def describe_measured(m: dict) -> str:
+    """One line on the mix of signals a KB chose for one language, and what it was measured on."""
+
+    def mix(d: dict) -> str:
+        parts = [f"{e} {w:g}" for e, w in d["parts"]]
+        return " + ".join([*parts, f"BM25 {d['lexical']:g}"])
+
+    chosen, default = m["chosen"], m["default"]
+    if chosen["hit1"] is None:
+        return f"{mix(chosen)} ({m['source']})"
+    base = f"{mix(chosen)}: held-out hit@1 {chosen['hit1']:.3f} on {m['n_examples']} alternates"
+    if chosen == default:
+        return base + " (the default mix; none measured better by more than the noise)"
+    return base + f", against {default['hit1']:.3f} for the default ({mix(default)})"
+
+
 @click.command()
 @db_option
 @json_option
@@ -213,6 +229,8 @@ def stats(db: str | None, as_json: bool) -> None:
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
         "oos_share": oos_share(kb),
+        "mixes": (cal or {}).get("mixes", {}),
+        "signals_measured": (cal or {}).get("measured", []),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }
@@ -227,5 +245,8 @@ def stats(db: str | None, as_json: bool) -> None:
             else ""
         ),
     }
-    for k, v in out.items():
+    shown = {k: v for k, v in out.items() if k not in ("mixes", "signals_measured")}
+    for k, v in shown.items():
         click.echo(f"{k + ':':22s}{v}{notes.get(k, '')}")
+    for m in out["signals_measured"]:
+        click.echo(f"{'signals (' + m['lang'] + '):':22s}{describe_measured(m)}")

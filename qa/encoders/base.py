@@ -30,6 +30,12 @@ class Encoder(ABC):
     #: instead of serving questions itself; alone in a KB it serves them.
     helper: bool = False
     batch_size: int = 64
+    #: About how long embedding one question takes (ms, 2-core CPU; ../shared/MODELS.md): measuring a
+    #: KB (retrieval/selfmeasure.py) weighs an encoder's gain against it.
+    query_ms: float = 1.0
+    #: Trained on search queries against differently worded texts (e5), not only on paraphrase
+    #: pairs: a KB with no alternates to measure on leans on it (retrieval/selfmeasure.py).
+    search_model: bool = False
     #: One line for `qa models`.
     description: str = ""
 

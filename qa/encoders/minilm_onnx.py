@@ -19,6 +19,7 @@ class MiniLMOnnxEncoder(Encoder):
     id = "minilm-l6-int8"
     dim = 384
     languages = frozenset({"en"})
+    query_ms = 3.0
     description = "all-MiniLM-L6-v2, int8 ONNX (no torch); English; fast default for English"
 
     def __init__(self, threads: int | None = None, max_tokens: int = 256, spin: bool = True):

@@ -87,6 +87,7 @@ def load_use(threads: int) -> Any:
 class USEEncoder(Encoder):
     id = "use-m3"
     dim = 512
+    query_ms = 1.2
     description = "Universal Sentence Encoder multilingual v3 (numpy); 16 languages incl. zh; a helper in auto"
     # Cheap (under 1 ms a question) and wrong in other ways than MiniLM and e5: added to them, it
     # lifts hit@1 on clinc150 .845 -> .861, hwu64 .799 -> .809, Chinese-to-English .815 -> .899.

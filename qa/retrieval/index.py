@@ -36,6 +36,26 @@ CANDIDATES = 200
 NEG = np.float32(-1e9)
 
 
+@dataclass(frozen=True)
+class Mix:
+    """How one language pair's signals add up: (encoder, weight) pairs, the first of which picks
+    the candidates of a large KB, and the weight of BM25. Chosen per KB by measuring it
+    (retrieval/selfmeasure.py); a pair without one gets `SearchIndex.default_mix`."""
+
+    parts: tuple[tuple[str, float], ...]
+    lexical: float = LEXICAL_WEIGHT
+
+    def to_json(self) -> dict:
+        return {"parts": [[e, w] for e, w in self.parts], "lexical": self.lexical}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Mix:
+        return cls(tuple((str(e), float(w)) for e, w in d["parts"]), float(d["lexical"]))
+
+    def label(self) -> str:
+        return "+".join(e for e, _ in self.parts)
+
+
 @dataclass
 class DenseSignal:
     encoder_id: str
@@ -101,6 +121,12 @@ class SearchIndex:
     helpers: frozenset[str] = frozenset()  # encoders added at HELPER_WEIGHT to the primary one
     #: (encoder, question language, entry language) -> (mu, sd) that z-score that pair's cosines
     pair_norms: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    #: (question language, entry language) -> the Mix measured for that pair (see `set_mixes`)
+    mixes: dict[tuple[str, str], Mix] = field(default_factory=dict)
+    #: encoder id -> about how many ms it takes to embed a question (what a mix costs)
+    costs: dict[str, float] = field(default_factory=dict)
+    #: encoders trained on search queries (Encoder.search_model)
+    search_models: frozenset[str] = frozenset()
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +154,8 @@ class SearchIndex:
         norms: Mapping[str, tuple[float, float]] | None = None,
         helpers: frozenset[str] = frozenset(),
         reference: Reference | None = None,
+        costs: Mapping[str, float] | None = None,
+        search_models: frozenset[str] = frozenset(),
     ) -> SearchIndex:
         """`vectors[enc]` has one row per text (NaN rows for texts that encoder does not embed).
 
@@ -172,6 +200,8 @@ class SearchIndex:
             dict(languages),
             lex,
             frozenset(h for h in helpers if h in vectors),
+            costs=dict(costs or {}),
+            search_models=frozenset(search_models),
         )
         index._measure_pair_norms(norms or {}, reference)
         return index
@@ -181,7 +211,7 @@ class SearchIndex:
         langs = list(dict.fromkeys(self.entry_langs))
         for qlang in dict.fromkeys([*QUESTION_LANGUAGES, *langs]):
             for elang in langs:
-                for enc, _ in self.encoders_for(qlang, elang):
+                for enc in self.candidate_encoders(qlang, elang):
                     key = (enc, qlang, elang)
                     got = stored.get(pair_key(*key))
                     self.pair_norms[key] = (float(got[0]), float(got[1])) if got else self._pair_norm(*key, reference)
@@ -211,6 +241,9 @@ class SearchIndex:
             return sig.mu, sig.sd
         return got
 
+    def stored_mixes(self) -> dict[str, dict]:
+        return {f"{q}>{e}": m.to_json() for (q, e), m in self.mixes.items()}
+
     def stored_norms(self) -> dict[str, list[float]]:
         """The constants to store with the KB, so they stay fixed until it is recalibrated."""
         out = {enc: [sig.mu, sig.sd] for enc, sig in self.signals.items()}
@@ -219,8 +252,14 @@ class SearchIndex:
 
     # ---- routing -----------------------------------------------------------------------------
     def encoder_for(self, qlang: str, elang: str) -> str | None:
-        """The primary encoder of a language pair: a specialist serving both languages if there is
-        one, else the first multilingual encoder that is not a helper, else the first helper."""
+        """The encoder that picks a language pair's candidates (the first of its mix)."""
+        parts = self.encoders_for(qlang, elang)
+        return parts[0][0] if parts else None
+
+    def default_primary(self, qlang: str, elang: str) -> str | None:
+        """The primary encoder of a language pair by default: a specialist serving both languages
+        if there is one, else the first multilingual encoder that is not a helper, else the first
+        helper."""
         for enc in self.encoder_order:
             langs = self.specialists[enc]
             if "*" not in langs and qlang in langs and elang in langs and enc not in self.helpers:
@@ -235,14 +274,32 @@ class SearchIndex:
         langs = self.specialists[enc]
         return "*" in langs or (qlang in langs and elang in langs)
 
-    def encoders_for(self, qlang: str, elang: str) -> tuple[tuple[str, float], ...]:
-        """(encoder, weight) pairs whose z-scored dense scores add up for this language pair: the
-        primary at 1, and every helper that serves the pair at HELPER_WEIGHT."""
-        primary = self.encoder_for(qlang, elang)
+    def default_mix(self, qlang: str, elang: str) -> Mix:
+        """The primary at 1, every helper that serves the pair at HELPER_WEIGHT, BM25 at LEXICAL_WEIGHT."""
+        primary = self.default_primary(qlang, elang)
         if primary is None:
-            return ()
+            return Mix((), LEXICAL_WEIGHT)
         extra = [(h, HELPER_WEIGHT) for h in self.encoder_order if h in self.helpers and h != primary]
-        return ((primary, 1.0), *((h, w) for h, w in extra if self._serves(h, qlang, elang)))
+        return Mix(((primary, 1.0), *((h, w) for h, w in extra if self._serves(h, qlang, elang))), LEXICAL_WEIGHT)
+
+    def mix_for(self, qlang: str, elang: str) -> Mix:
+        return self.mixes.get((qlang, elang)) or self.default_mix(qlang, elang)
+
+    def candidate_encoders(self, qlang: str, elang: str) -> list[str]:
+        """Every encoder that can score this language pair (what a measured mix may choose from)."""
+        return [e for e in self.encoder_order if self._serves(e, qlang, elang) and e in self.signals]
+
+    def set_mixes(self, mixes: Mapping[tuple[str, str], Mix]) -> None:
+        """Use these mixes (pairs not given keep theirs); encoders the index lacks are dropped."""
+        for key, mix in mixes.items():
+            parts = tuple((e, w) for e, w in mix.parts if e in self.signals and w > 0)
+            if parts:
+                self.mixes[key] = Mix(parts, mix.lexical)
+        self._routes.clear()
+
+    def encoders_for(self, qlang: str, elang: str) -> tuple[tuple[str, float], ...]:
+        """(encoder, weight) pairs whose z-scored dense scores add up for this language pair."""
+        return self.mix_for(qlang, elang).parts
 
     def routes(self, qlang: str) -> list[Route]:
         """For a question language: one route per entry language, covering every entry."""
@@ -252,9 +309,9 @@ class SearchIndex:
                 by_lang.setdefault(elang, []).append(i)
             out = []
             for elang, ix in by_lang.items():
-                parts = self.encoders_for(qlang, elang)
-                if parts:
-                    out.append(Route(parts, elang, np.array(ix, dtype=np.int64)))
+                mix = self.mix_for(qlang, elang)
+                if mix.parts:
+                    out.append(Route(mix.parts, elang, np.array(ix, dtype=np.int64), mix.lexical))
             self._routes[qlang] = out
         return self._routes[qlang]
 
@@ -313,6 +370,7 @@ class SearchIndex:
                 lt[drop_text] = 0.0
             lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
         dense = np.full(self.n, NEG, dtype=np.float32)
+        lexw = np.zeros(self.n, dtype=np.float32)
         for route in self.routes(qlang):
             parts, wanted = route.parts, route.entries
             usable = [(self.signals[e], w) for e, w in parts if e in self.signals and e in qvecs]
@@ -341,7 +399,7 @@ class SearchIndex:
                     approximate=first_pass, skip=first_pass and k > 0, drop_text=drop_text, drop_at=drop_at
                 )
             if first_pass:
-                prelim = LEXICAL_WEIGHT * lex[wanted[pick]] + legs[0].cent_z[pick]
+                prelim = route.lexical * lex[wanted[pick]] + legs[0].cent_z[pick]
                 pick = pick[np.argpartition(-prelim, candidates - 1)[:candidates]]
             if not len(pick):
                 continue
@@ -349,13 +407,52 @@ class SearchIndex:
             for leg in legs:
                 total += leg.w * leg.exact(pick)
             dense[wanted[pick]] = total
-        fused = np.where(dense > NEG, dense + LEXICAL_WEIGHT * lex, NEG).astype(np.float32)
+            lexw[wanted[pick]] = route.lexical
+        fused = np.where(dense > NEG, dense + lexw * lex, NEG).astype(np.float32)
         other = self._other_language(qlang)
         if other is not None:
             fused[other & (fused > NEG)] -= CROSS_LANGUAGE_PENALTY
         if drop_entry is not None:
             fused[drop_entry] = NEG
         return Scored(fused, dense, lex)
+
+    def signal_scores(
+        self,
+        qvecs: Mapping[str, np.ndarray],
+        query_text: str,
+        lang: str,
+        *,
+        drop_text: int | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Each signal alone, for a question in `lang` against the entries in `lang`: the entries'
+        positions, and for every encoder that serves the pair its exact z-scored dense score, and
+        BM25's under "bm25" (what measuring the KB weighs against each other: selfmeasure.py)."""
+        wanted = np.flatnonzero(np.array(self.entry_langs) == lang)
+        out: dict[str, np.ndarray] = {}
+        lex = np.zeros(self.n, dtype=np.float32)
+        if self.lexical is not None:
+            lt = self.lexical.scores(query_text)
+            if drop_text is not None:
+                lt[drop_text] = 0.0
+            lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
+        out["bm25"] = lex[wanted]
+        drop_at = -1
+        if drop_text is not None:
+            j = int(np.searchsorted(wanted, self.text_entry[drop_text]))
+            drop_at = j if j < len(wanted) and wanted[j] == self.text_entry[drop_text] else -1
+        for enc in self.candidate_encoders(lang, lang):
+            if enc not in qvecs:
+                continue
+            leg = _Leg(
+                self.signals[enc],
+                qvecs[enc],
+                1.0,
+                self._positions(lang, lang, enc, wanted),
+                self.norm_for(enc, lang, lang),
+            )
+            leg.centroid_pass(approximate=False, skip=False, drop_text=drop_text, drop_at=drop_at)
+            out[enc] = leg.exact(np.arange(len(wanted)))
+        return wanted, out
 
     def text_query_vectors(self, t: int) -> dict[str, np.ndarray]:
         """The stored vectors of text `t`, to ask it as a question (self-calibration, self-test)."""
@@ -378,6 +475,7 @@ class Route:
     parts: tuple[tuple[str, float], ...]
     elang: str
     entries: np.ndarray
+    lexical: float = LEXICAL_WEIGHT
 
 
 class _Leg:

@@ -27,7 +27,7 @@ from qa.retrieval.index import SearchIndex
 
 MIN_IN_SCOPE = 30
 #: Raise when the way calibration is fitted changes: KBs calibrated by an older qa then refit on open.
-VERSION = 5
+VERSION = 6
 #: Chosen across ../shared/data (banking77 and hwu64 have no out-of-scope questions and want
 #: about .05; tianchi_covid_zh has a third, as hard as hidden entries, and wants .2 or more;
 #: 0.1 keeps the worst ECE lowest): see bench/calibration_lab.py.
