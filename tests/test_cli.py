@@ -347,6 +347,24 @@ def test_folder_instead_of_file(db, tmp_path, qa):
     assert "directory" in r.err or "folder" in r.err
 
 
+def test_a_1_mb_answer_imports_and_one_over_the_limit_exits_2(db, tmp_path, qa):
+    answer = "Pasted from a long document. " * 35_000  # 1,015,000 bytes: csv alone stops at 128 KiB
+    f = tmp_path / "long.csv"
+    f.write_text(f'id,question,answer\nlong,how long can an answer be,"{answer}"\n', encoding="utf-8")
+    r = qa("import", f, "--db", db, "--json")
+    assert r.code == 0, r.err
+    assert qa("show", "long", "--db", db, "--json").json["answer"] == answer.strip()
+    f.write_text(f'id,question,answer\nok,fine,yes\nlong,how long can an answer be,"{answer * 2}"\n', encoding="utf-8")
+    before = snapshot(db)
+    r = qa("import", f, "--db", db)
+    assert r.code == 2 and r.out == ""
+    assert r.err == (
+        f"Error: {f}:3: the answer of entry 'long' is 2,029,999 bytes of UTF-8, over the limit of 1,048,576 (1 MiB). "
+        "Split it, or link to the full text\n"
+    )
+    assert snapshot(db) == before
+
+
 def big_file(tmp_path: Path, n: int = 300) -> Path:
     return write_jsonl(
         tmp_path / "big.jsonl",

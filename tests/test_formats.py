@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.errors import ImportFormatError, InputError
-from qa.kb.entry import Entry
+from qa.kb.entry import MAX_FIELD_BYTES, Entry
 from qa.kb.formats import FORMATS, detect_format, read_entries, read_file, write_entries
 from qa.kb.formats_azure import HEADER as AZURE_HEADER
+from qa.text import MAX_QUESTION_CHARS
 
 
 def test_jsonl_shared_data_shape():
@@ -327,3 +330,70 @@ def test_round_trip_through_a_file(tmp_path, entries):
             write_entries(entries, f, fmt)
         got = read_file(str(p), fmt)
         assert [(g.id, g.content()) for g in got] == [(e.id, e.content()) for e in entries], fmt
+
+
+# --- The size limits, the same in every format ---
+
+_OVER = "x" * MAX_FIELD_BYTES + "é"  # 1 MiB + 2 bytes of UTF-8
+
+
+def test_a_1_mb_answer_imports_in_csv_and_jsonl(tmp_path):
+    answer = ("A long answer pasted from a document. " * 27_000).strip()  # 1 MB, far over csv's own 128 KiB
+    assert 1_000_000 < len(answer.encode("utf-8")) <= MAX_FIELD_BYTES
+    entries = [Entry("big", "Long?", answer, ["very long"], "en", ["doc"]), Entry("ok", "Fine?", "Yes.", [], "en")]
+    for fmt in ("csv", "jsonl"):
+        p = tmp_path / f"faq.{fmt}"
+        with p.open("w", encoding="utf-8", newline="") as f:
+            write_entries(entries, f, fmt)
+        assert [(g.id, g.content()) for g in read_file(str(p))] == [(e.id, e.content()) for e in entries]
+    (e,) = read_entries(io.StringIO(f"question,answer\nQ?,{'é' * (MAX_FIELD_BYTES // 2)}\n"), "csv")
+    assert len(e.answer.encode("utf-8")) == MAX_FIELD_BYTES  # the limit itself is allowed
+    assert csv.field_size_limit() == 131072  # the csv module's setting is put back
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_an_answer_over_1_mib_is_refused_in_every_format_naming_file_and_line(tmp_path, fmt):
+    p = tmp_path / f"faq.{fmt}"
+    with p.open("w", encoding="utf-8", newline="") as f:
+        write_entries([Entry("ok", "Fine?", "Yes."), Entry("big", "Long?", _OVER)], f, fmt)
+    marker = "Id: big" if fmt == "md" else "Long?"  # md names an entry by its Id: line
+    big_line = next(n for n, line in enumerate(p.read_text(encoding="utf-8").split("\n"), 1) if marker in line)
+    with pytest.raises(
+        ImportFormatError, match="the answer of entry 'big' is 1,048,578 bytes of UTF-8, over the limit of 1,048,576"
+    ) as info:
+        read_file(str(p), fmt)
+    assert str(info.value).startswith(f"{p}:") and info.value.column == "answer"
+    assert info.value.line == {"json": 2, "yaml": None}.get(fmt, big_line)  # json: the entry's position
+
+
+@pytest.mark.parametrize("field", ["id", "tags"])
+def test_other_fields_have_the_same_limit(field):
+    record = {"id": "a", "question": "Q?", "answer": "A.", field: _OVER}
+    with pytest.raises(ImportFormatError, match=f"the {field.removesuffix('s')} of entry .* 1,048,578 bytes") as info:
+        read_entries(io.StringIO(json.dumps(record) + "\n"), "jsonl")
+    assert (info.value.line, info.value.column) == (1, field)
+
+
+def test_a_csv_cell_too_big_for_any_field_names_its_line():
+    text = f"id,question,answer,notes\na,Q?,A.,\nb,R?,B.,{'x' * (4 * MAX_FIELD_BYTES + 1)}\n"
+    with pytest.raises(ImportFormatError, match="a cell is over 4,194,304 characters.*1,048,576 bytes") as info:
+        read_entries(io.StringIO(text), "csv")
+    assert info.value.line == 3
+    assert csv.field_size_limit() == 131072
+
+
+def test_questions_and_alternates_have_the_question_limit_of_qa_ask():
+    ok = "q" * MAX_QUESTION_CHARS
+    (e,) = read_entries(
+        io.StringIO(json.dumps({"id": "a", "question": ok, "alternates": ["p" * 1000]}) + "\n"), "jsonl"
+    )
+    assert len(e.question) == len(e.alternates[0]) == MAX_QUESTION_CHARS
+    for record, field, what in [
+        ({"id": "a", "question": ok + "q"}, "question", "the question"),
+        ({"id": "a", "question": "Q?", "alternates": ["fine", ok + "q"]}, "alternates", "an alternate"),
+    ]:
+        with pytest.raises(
+            ImportFormatError, match=f"{what} of entry 'a' is 1,001 characters long, over the limit of 1,000"
+        ) as info:
+            read_entries(io.StringIO(json.dumps(record) + "\n"), "jsonl")
+        assert info.value.column == field

@@ -35,6 +35,9 @@ def import_(
     Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
     line stops the import with its line number and nothing is written; so does Ctrl-C.
 
+    Limits, the same in every format: an answer (or an id, a tag) may hold up to 1 MiB of UTF-8
+    (1,048,576 bytes); a question or an alternate up to 1,000 characters, as qa ask reads them.
+
     \b
     Example:
       qa import faq.jsonl --db faq.db

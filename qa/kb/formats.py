@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qa.errors import ImportFormatError, InputError
-from qa.kb.entry import Entry
+from qa.kb.entry import MAX_FIELD_BYTES, Entry
 from qa.text import detect_lang
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure")
@@ -51,34 +51,39 @@ def _strs(value: Any, what: str, line: int | None) -> list[str]:
         return [v.strip() for v in value.split("|") if v.strip()]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]
-    raise ImportFormatError(f"{what} must be a list of strings", line=line)
+    raise ImportFormatError(f"'{what}' must be a list of strings", line=line, column=what)
 
 
 def entry_from_dict(d: Any, line: int | None = None) -> Entry:
-    """Validate one record (the ../shared/data kb.jsonl shape) into an Entry."""
+    """Validate one record (the ../shared/data kb.jsonl shape) into an Entry.
+
+    An ImportFormatError about one field has that field's name as its `column`."""
     if not isinstance(d, dict):
         raise ImportFormatError(f"expected an object with id, question, answer, got {type(d).__name__}", line=line)
     question = d.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise ImportFormatError("missing or empty 'question'", line=line)
+        raise ImportFormatError("missing or empty 'question'", line=line, column="question")
     answer = d.get("answer", "")
     if answer is None:
         answer = ""
     if not isinstance(answer, str):
-        raise ImportFormatError("'answer' must be text", line=line)
+        raise ImportFormatError("'answer' must be text", line=line, column="answer")
     raw_id = d.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        raise ImportFormatError("missing 'id'", line=line)
+        raise ImportFormatError("missing 'id'", line=line, column="id")
     if not isinstance(raw_id, str | int):
-        raise ImportFormatError("'id' must be text or a number", line=line)
+        raise ImportFormatError("'id' must be text or a number", line=line, column="id")
     question = question.strip()
-    alternates = [a for a in dict.fromkeys(_strs(d.get("alternates"), "'alternates'", line)) if a != question]
+    alternates = [a for a in dict.fromkeys(_strs(d.get("alternates"), "alternates", line)) if a != question]
     lang = d.get("lang") or detect_lang(question)
     if not isinstance(lang, str):
-        raise ImportFormatError("'lang' must be text", line=line)
+        raise ImportFormatError("'lang' must be text", line=line, column="lang")
     entry = Entry(
-        str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "'tags'", line)
+        str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "tags", line)
     )
+    too_big = entry.oversized()
+    if too_big is not None:
+        raise ImportFormatError(too_big[1], line=line, column=too_big[0])
     try:
         entry.check_text()
     except InputError as e:  # a JSON "\udcff" escape, or YAML text that is not UTF-8
@@ -172,17 +177,49 @@ def _unknown(fmt: str) -> InputError:
     return InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
+_CSV_CELL_CHARS = 4 * MAX_FIELD_BYTES  # a character takes 1 to 4 bytes in UTF-8
+
+
 def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
     """One entry per row; a later row with the same id adds its question as an alternate."""
+    # csv refuses a field over field_size_limit() characters (128 Ki by default; a setting of the whole
+    # process, put back afterwards). Let through every cell that may be within MAX_FIELD_BYTES, so that
+    # entry_from_dict can name the entry and field that is over it.
+    old_limit = csv.field_size_limit(_CSV_CELL_CHARS)
+    try:
+        return _table_entries(_csv_rows(f, delimiter))
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _csv_rows(f: TextIO, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(the line a row starts on, its cells) for every row, the header first."""
     reader = csv.reader(f, delimiter=delimiter)
-    fields = [c.strip().lower() for c in next(reader, [])]
+    end = 0
+    while True:
+        n = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # the only error of a csv reader that is not strict
+            raise ImportFormatError(
+                f"a cell is over {_CSV_CELL_CHARS:,} characters; no field may be over {MAX_FIELD_BYTES:,} bytes "
+                "of UTF-8 (1 MiB). Split it, or link to the full text",
+                line=n,
+            ) from e
+        end = reader.line_num
+        yield n, cells
+
+
+def _table_entries(rows: Iterator[tuple[int, list[str]]]) -> list[Entry]:
+    _, header = next(rows, (1, []))
+    fields = [c.strip().lower() for c in header]
     if "question" not in fields:
         raise ImportFormatError("the header row needs at least 'question' (and 'id', 'answer')", line=1)
     out: list[Entry] = []
     first: dict[str, tuple[int, Entry]] = {}  # id -> (line, entry)
-    end = reader.line_num
-    for cells in reader:
-        n, end = end + 1, reader.line_num  # n: the line the row starts on
+    for n, cells in rows:
         if not cells:
             continue
         if len(cells) > len(fields):
@@ -201,6 +238,7 @@ def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
                 f"duplicate id {row.id!r} with another answer (first on line {line}). A row that repeats an "
                 "id adds its question as an alternate: leave its answer empty or the same",
                 line=n,
+                column="answer",
             )
         e.answer = e.answer or row.answer
         e.alternates = [a for a in dict.fromkeys([*e.alternates, *row.texts()]) if a != e.question]
@@ -280,8 +318,6 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
     try:
         return read_entries(io.StringIO(text, newline=""), fmt)
     except ImportFormatError as e:
-        if e.path is None and path != "-":
-            raise ImportFormatError(
-                str(e).removeprefix(f"line {e.line}: ") if e.line else str(e), line=e.line, path=path
-            ) from e
-        raise
+        if path == "-":
+            raise
+        raise e.located(path=path) from e
