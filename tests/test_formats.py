@@ -109,6 +109,12 @@ def test_csv_extra_row_with_another_answer_is_a_duplicate_id():
     assert info.value.line == 3
 
 
+def test_csv_rows_of_blank_cells_are_skipped():
+    # spreadsheets save rows that were only formatted as ",,,"
+    text = "id,question,answer\n,,\na,Q?,A.\n , ,\t\n,,,,\n"
+    assert [e.id for e in read_entries(io.StringIO(text), "csv")] == ["a"]
+
+
 def test_csv_line_numbers_count_quoted_newlines():
     text = 'id,question,answer\na,Q?,"two\nlines"\nb,,x\n'
     with pytest.raises(ImportFormatError) as info:

@@ -1,5 +1,5 @@
-"""Reading and writing entries: JSONL (the ../shared/data format), JSON, CSV/TSV, YAML, Markdown
-(formats_md) and the Azure QnA Maker TSV export (formats_azure).
+"""Reading and writing entries: JSONL (the ../shared/data format), JSON, YAML, CSV/TSV
+(formats_table), Markdown (formats_md) and the Azure QnA Maker TSV export (formats_azure).
 
 Readers are all-or-nothing: they parse the whole file first and raise ImportFormatError with the
 line number of the first bad row, so nothing is written from a malformed file. Writers are
@@ -9,7 +9,6 @@ entry a format cannot hold.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qa.errors import ImportFormatError, InputError
-from qa.kb.entry import MAX_FIELD_BYTES, Entry
+from qa.kb.entry import Entry
 from qa.text import detect_lang
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure")
@@ -127,11 +126,11 @@ def fill_ids(ids: Sequence[str | None], questions: Sequence[str], prefix: str) -
     return out
 
 
-def check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
+def check_unique(entries: list[tuple[int, Entry]], unit: str = "line") -> list[Entry]:
     seen: dict[str, int] = {}
     for line, e in entries:
         if e.id in seen:
-            raise ImportFormatError(f"duplicate id {e.id!r} (first on line {seen[e.id]})", line=line)
+            raise ImportFormatError(f"duplicate id {e.id!r} (first on {unit} {seen[e.id]})", line=line, column="id")
         seen[e.id] = line
     return [e for _, e in entries]
 
@@ -161,7 +160,9 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
             raise ImportFormatError(f"expected a list of entries, got {type(data).__name__}", line=1)
         return check_unique([(i + 1, entry_from_dict(d, None if fmt == "yaml" else i + 1)) for i, d in enumerate(data)])
     if fmt in ("csv", "tsv"):
-        return _read_table(f, "\t" if fmt == "tsv" else ",")
+        from qa.kb.formats_table import read_table
+
+        return read_table(f, "\t" if fmt == "tsv" else ",")
     if fmt == "md":
         from qa.kb.formats_md import read_md
 
@@ -177,75 +178,6 @@ def _unknown(fmt: str) -> InputError:
     return InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
-_CSV_CELL_CHARS = 4 * MAX_FIELD_BYTES  # a character takes 1 to 4 bytes in UTF-8
-
-
-def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
-    """One entry per row; a later row with the same id adds its question as an alternate."""
-    # csv refuses a field over field_size_limit() characters (128 Ki by default; a setting of the whole
-    # process, put back afterwards). Let through every cell that may be within MAX_FIELD_BYTES, so that
-    # entry_from_dict can name the entry and field that is over it.
-    old_limit = csv.field_size_limit(_CSV_CELL_CHARS)
-    try:
-        return _table_entries(_csv_rows(f, delimiter))
-    finally:
-        csv.field_size_limit(old_limit)
-
-
-def _csv_rows(f: TextIO, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(the line a row starts on, its cells) for every row, the header first."""
-    reader = csv.reader(f, delimiter=delimiter)
-    end = 0
-    while True:
-        n = end + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:  # the only error of a csv reader that is not strict
-            raise ImportFormatError(
-                f"a cell is over {_CSV_CELL_CHARS:,} characters; no field may be over {MAX_FIELD_BYTES:,} bytes "
-                "of UTF-8 (1 MiB). Split it, or link to the full text",
-                line=n,
-            ) from e
-        end = reader.line_num
-        yield n, cells
-
-
-def _table_entries(rows: Iterator[tuple[int, list[str]]]) -> list[Entry]:
-    _, header = next(rows, (1, []))
-    fields = [c.strip().lower() for c in header]
-    if "question" not in fields:
-        raise ImportFormatError("the header row needs at least 'question' (and 'id', 'answer')", line=1)
-    out: list[Entry] = []
-    first: dict[str, tuple[int, Entry]] = {}  # id -> (line, entry)
-    for n, cells in rows:
-        if not cells:
-            continue
-        if len(cells) > len(fields):
-            raise ImportFormatError(f"more cells than header columns ({len(fields)})", line=n)
-        d: dict[str, Any] = {k: v.strip() for k, v in zip(fields, cells, strict=False)}
-        if "id" not in fields:
-            d["id"] = str(len(out) + 1)
-        row = entry_from_dict(d, n)
-        if row.id not in first:
-            first[row.id] = (n, row)
-            out.append(row)
-            continue
-        line, e = first[row.id]
-        if d.get("answer") and e.answer and row.answer != e.answer:
-            raise ImportFormatError(
-                f"duplicate id {row.id!r} with another answer (first on line {line}). A row that repeats an "
-                "id adds its question as an alternate: leave its answer empty or the same",
-                line=n,
-                column="answer",
-            )
-        e.answer = e.answer or row.answer
-        e.alternates = [a for a in dict.fromkeys([*e.alternates, *row.texts()]) if a != e.question]
-        e.tags = list(dict.fromkeys([*e.tags, *row.tags]))
-    return out
-
-
 def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
     rows = [e.to_dict() for e in entries]
     if fmt == "jsonl":
@@ -259,11 +191,9 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
 
         yaml.safe_dump(rows, f, allow_unicode=True, sort_keys=False)
     elif fmt in ("csv", "tsv"):
-        _check_no_pipes(entries, fmt)
-        w = csv.writer(f, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-        w.writerow(["id", "question", "answer", "alternates", "lang", "tags"])
-        for e in entries:
-            w.writerow([e.id, e.question, e.answer, "|".join(e.alternates), e.lang, "|".join(e.tags)])
+        from qa.kb.formats_table import write_table
+
+        write_table(entries, f, fmt)
     elif fmt == "md":
         from qa.kb.formats_md import write_md
 
@@ -274,17 +204,6 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
         write_azure(entries, f)
     else:
         raise _unknown(fmt)
-
-
-def _check_no_pipes(entries: Sequence[Entry], fmt: str) -> None:
-    for e in entries:
-        for what, texts in (("alternate", e.alternates), ("tag", e.tags)):
-            bad = next((t for t in texts if "|" in t), None)
-            if bad is not None:
-                raise InputError(
-                    f"Entry {e.id!r} has a {what} with '|' ({bad!r}), which {fmt} uses as a separator. "
-                    "Export as jsonl, json or yaml instead."
-                )
 
 
 def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> list[Entry]:
