@@ -1,5 +1,6 @@
 """Reading and writing entries: JSONL (the ../shared/data format), JSON, YAML, CSV/TSV
-(formats_table), Markdown (formats_md) and the Azure QnA Maker TSV export (formats_azure).
+(formats_table), Markdown (formats_md), the Azure QnA Maker TSV export (formats_azure) and Excel
+workbooks (formats_xlsx, the one binary format: read_file and to_bytes handle it).
 
 Readers are all-or-nothing: they parse the whole file first and raise ImportFormatError with the
 line number of the first bad row, so nothing is written from a malformed file. Writers are
@@ -9,6 +10,7 @@ entry a format cannot hold.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -20,7 +22,8 @@ from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
 from qa.text import detect_lang
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure")
+FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure", "xlsx")
+BINARY_FORMATS = ("xlsx",)
 _EXT = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -31,6 +34,7 @@ _EXT = {
     ".yml": "yaml",
     ".md": "md",
     ".markdown": "md",
+    ".xlsx": "xlsx",
 }  # azure files end in .tsv too: they are read as azure only when asked with --format azure
 
 
@@ -175,7 +179,28 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
 
 
 def _unknown(fmt: str) -> InputError:
+    if fmt in BINARY_FORMATS:
+        return InputError(f"{fmt} is a binary format: read it with read_file, write it with to_bytes.")
     return InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+
+
+def to_bytes(entries: Sequence[Entry], fmt: str, encoding: str = "utf-8") -> bytes:
+    """The whole file for `entries` (a text format in `encoding`); InputError for what it cannot hold."""
+    if fmt == "xlsx":
+        from qa.kb.formats_xlsx import write_xlsx
+
+        return write_xlsx(entries)
+    try:
+        codecs.lookup(encoding)
+    except LookupError as e:
+        raise InputError(f"Unknown encoding {encoding!r}.") from e
+    buf = io.StringIO(newline="")
+    write_entries(entries, buf, fmt)
+    try:
+        return buf.getvalue().encode(encoding)
+    except UnicodeEncodeError as e:
+        bad = e.object[e.start : e.end]
+        raise InputError(f"{bad!r} cannot be written in {encoding}. Export as utf-8 (the default) or utf-8-sig.") from e
 
 
 def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
@@ -221,6 +246,19 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
     except IsADirectoryError as e:
         raise InputError(f"{path} is a folder, not a file.") from e
     try:
+        if fmt == "xlsx":
+            from qa.kb.formats_xlsx import read_xlsx
+
+            return read_xlsx(data)
+        return read_entries(io.StringIO(_decode(data, encoding, path), newline=""), fmt)
+    except ImportFormatError as e:
+        if path == "-":
+            raise
+        raise e.located(path=path) from e
+
+
+def _decode(data: bytes, encoding: str, path: str) -> str:
+    try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
@@ -232,11 +270,4 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
         ) from e
     except LookupError as e:
         raise InputError(f"Unknown encoding {encoding!r}.") from e
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        return read_entries(io.StringIO(text, newline=""), fmt)
-    except ImportFormatError as e:
-        if path == "-":
-            raise
-        raise e.located(path=path) from e
+    return text.removeprefix("\ufeff")
