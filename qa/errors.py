@@ -17,7 +17,8 @@ class InputError(QAError):
 
 class ImportFormatError(InputError):
     """An import file is malformed. Carries where, as far as it is known: the file, the line (1-based;
-    a spreadsheet's row), and for a spreadsheet the sheet and the column."""
+    a spreadsheet's row) or for JSON and YAML the entry's position, and for a spreadsheet the sheet
+    and the column."""
 
     def __init__(
         self,
@@ -27,8 +28,10 @@ class ImportFormatError(InputError):
         path: str | None = None,
         sheet: str | None = None,
         column: str | None = None,
+        entry: int | None = None,
     ):
         self.message, self.line, self.path, self.sheet, self.column = message, line, path, sheet, column
+        self.entry = entry
         super().__init__(self._where() + message)
 
     def _where(self) -> str:
@@ -36,6 +39,8 @@ class ImportFormatError(InputError):
             where = f"sheet {self.sheet!r}" + (f" row {self.line}" if self.line else "")
             where += f", column {self.column!r}" if self.column else ""
             return f"{self.path}: {where}: " if self.path else f"{where}: "
+        if self.entry is not None:  # faq.json: entry 3: ...
+            return f"{self.path}: entry {self.entry}: " if self.path else f"entry {self.entry}: "
         if self.path and self.line:
             return f"{self.path}:{self.line}: "
         if self.line:
@@ -52,6 +57,7 @@ class ImportFormatError(InputError):
             path=self.path or path,
             sheet=self.sheet if self.sheet is not None else sheet,
             column=self.column or column,
+            entry=self.entry,
         )
 
 

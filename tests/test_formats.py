@@ -78,6 +78,19 @@ def test_format_detection_and_missing_file(tmp_path):
         read_file(str(tmp_path / "nope.jsonl"))
 
 
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_json_and_yaml_errors_name_the_entry_by_position(tmp_path, fmt):
+    p = tmp_path / f"faq.{fmt}"
+    records = [{"id": "a", "question": "Q?"}, {"id": "b", "question": ""}]
+    p.write_text(json.dumps(records, indent=2), encoding="utf-8")  # JSON is YAML too
+    with pytest.raises(ImportFormatError, match=rf"^{re.escape(str(p))}: entry 2: missing or empty 'question'$"):
+        read_file(str(p), fmt)
+    p.write_text(json.dumps([records[0], {"id": "c", "question": "R?"}, records[0]]), encoding="utf-8")
+    with pytest.raises(ImportFormatError, match=r"faq\.\w+: entry 3: duplicate id 'a' \(first on entry 1\)$") as info:
+        read_file(str(p), fmt)
+    assert (info.value.entry, info.value.line) == (3, None)
+
+
 def test_yaml_error_has_line():
     with pytest.raises(ImportFormatError) as info:
         read_entries(io.StringIO("- id: a\n  question: q\n- id: [unclosed\n"), "yaml")
@@ -408,9 +421,10 @@ def test_an_answer_over_1_mib_is_refused_in_every_format_naming_file_and_line(tm
         ImportFormatError, match="the answer of entry 'big' is 1,048,578 bytes of UTF-8, over the limit of 1,048,576"
     ) as info:
         read_file(str(p), fmt)
-    assert str(info.value).startswith(f"{p}: sheet 'FAQ' row 3, " if fmt == "xlsx" else f"{p}:")
-    assert info.value.column == "answer"
-    assert info.value.line == {"json": 2, "yaml": None}.get(fmt, big_line)  # json: the entry's position
+    listed = fmt in ("json", "yaml")  # no line numbers: the entry's position instead
+    where = f"{p}: sheet 'FAQ' row 3, column 'answer': " if fmt == "xlsx" else f"{p}: entry 2: " if listed else f"{p}:"
+    assert str(info.value).startswith(where) and info.value.column == "answer"
+    assert (info.value.line, info.value.entry) == ((None, 2) if listed else (big_line, None))
 
 
 @pytest.mark.parametrize("field", ["id", "tags"])

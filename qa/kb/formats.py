@@ -131,11 +131,19 @@ def fill_ids(ids: Sequence[str | None], questions: Sequence[str], prefix: str) -
 
 
 def check_unique(entries: list[tuple[int, Entry]], unit: str = "line") -> list[Entry]:
+    """The entries, or ImportFormatError for the first repeated id; the numbers count `unit`s: lines,
+    rows, or (JSON, YAML) entries."""
     seen: dict[str, int] = {}
-    for line, e in entries:
+    for n, e in entries:
         if e.id in seen:
-            raise ImportFormatError(f"duplicate id {e.id!r} (first on {unit} {seen[e.id]})", line=line, column="id")
-        seen[e.id] = line
+            by_entry = unit == "entry"
+            raise ImportFormatError(
+                f"duplicate id {e.id!r} (first on {unit} {seen[e.id]})",
+                column="id",
+                line=None if by_entry else n,
+                entry=n if by_entry else None,
+            )
+        seen[e.id] = n
     return [e for _, e in entries]
 
 
@@ -162,7 +170,7 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
             return []
         if not isinstance(data, list):
             raise ImportFormatError(f"expected a list of entries, got {type(data).__name__}", line=1)
-        return check_unique([(i + 1, entry_from_dict(d, None if fmt == "yaml" else i + 1)) for i, d in enumerate(data)])
+        return check_unique([(n, _listed_entry(d, n)) for n, d in enumerate(data, start=1)], unit="entry")
     if fmt in ("csv", "tsv"):
         from qa.kb.formats_table import read_table
 
@@ -176,6 +184,14 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
 
         return read_azure(f)
     raise _unknown(fmt)
+
+
+def _listed_entry(d: Any, n: int) -> Entry:
+    """The n-th entry of a JSON or YAML list; errors name it by its position (there are no line numbers)."""
+    try:
+        return entry_from_dict(d)
+    except ImportFormatError as e:
+        raise ImportFormatError(e.message, column=e.column, entry=n) from e
 
 
 def _unknown(fmt: str) -> InputError:
