@@ -47,16 +47,14 @@ class ImportFormatError(InputError):
             return f"line {self.line}: "
         return f"{self.path}: " if self.path else ""
 
-    def located(
-        self, *, path: str | None = None, sheet: str | None = None, column: str | None = None
-    ) -> ImportFormatError:
-        """The same error with the parts of its place that it did not know yet filled in."""
+    def located(self, *, path: str) -> ImportFormatError:
+        """The same error, naming the file it is in unless it does already."""
         return ImportFormatError(
             self.message,
             line=self.line,
             path=self.path or path,
-            sheet=self.sheet if self.sheet is not None else sheet,
-            column=self.column or column,
+            sheet=self.sheet,
+            column=self.column,
             entry=self.entry,
         )
 
