@@ -16,17 +16,47 @@ class InputError(QAError):
 
 
 class ImportFormatError(InputError):
-    """An import file is malformed. Carries the line number (1-based) where it is known."""
+    """An import file is malformed. Carries where, as far as it is known: the file, the line (1-based;
+    a spreadsheet's row) or for JSON and YAML the entry's position, and for a spreadsheet the sheet
+    and the column."""
 
-    def __init__(self, message: str, *, line: int | None = None, path: str | None = None):
-        self.line = line
-        self.path = path
-        where = ""
-        if path and line:
-            where = f"{path}:{line}: "
-        elif line:
-            where = f"line {line}: "
-        super().__init__(where + message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        path: str | None = None,
+        sheet: str | None = None,
+        column: str | None = None,
+        entry: int | None = None,
+    ):
+        self.message, self.line, self.path, self.sheet, self.column = message, line, path, sheet, column
+        self.entry = entry
+        super().__init__(self._where() + message)
+
+    def _where(self) -> str:
+        if self.sheet is not None:  # faq.xlsx: sheet 'FAQ' row 12, column 'question': ...
+            where = f"sheet {self.sheet!r}" + (f" row {self.line}" if self.line else "")
+            where += f", column {self.column!r}" if self.column else ""
+            return f"{self.path}: {where}: " if self.path else f"{where}: "
+        if self.entry is not None:  # faq.json: entry 3: ...
+            return f"{self.path}: entry {self.entry}: " if self.path else f"entry {self.entry}: "
+        if self.path and self.line:
+            return f"{self.path}:{self.line}: "
+        if self.line:
+            return f"line {self.line}: "
+        return f"{self.path}: " if self.path else ""
+
+    def located(self, *, path: str) -> ImportFormatError:
+        """The same error, naming the file it is in unless it does already."""
+        return ImportFormatError(
+            self.message,
+            line=self.line,
+            path=self.path or path,
+            sheet=self.sheet,
+            column=self.column,
+            entry=self.entry,
+        )
 
 
 class NotFoundError(QAError):

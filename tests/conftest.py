@@ -3,13 +3,14 @@ marked slow; tests that need ../shared/data skip when it is absent."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,6 +129,35 @@ def run_cli(
         code = e.code if isinstance(e.code, int) else 1
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def xlsx_bytes(
+    rows: Sequence[Sequence[object]], *, title: str = "FAQ", patch: Callable[[str], str] | None = None
+) -> bytes:
+    """A workbook whose first sheet holds `rows` (values as openpyxl takes them: numbers, dates,
+    "=formulas"). `patch` edits the sheet's XML, for what openpyxl does not write: a formula's saved
+    value, a cell over Excel's 32,767 characters."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    for row in rows:
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    if patch is None:
+        return buf.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = patch(data.decode("utf-8")).encode("utf-8")
+            dst.writestr(item, data)
+    return out.getvalue()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from qa.cli import main as qa_main
 from qa.encoders.base import Encoder
 from qa.encoders.fake import FakeEncoder
 from qa.kb.store import KnowledgeBase
-from tests.conftest import ENTRIES
+from tests.conftest import ENTRIES, xlsx_bytes
 
 ANSWER_KEYS = {"status", "text", "confidence", "entry_id", "matched_question", "suggestions", "reason"}
 
@@ -239,6 +239,49 @@ def test_import_from_stdin_needs_format(tmp_path, kb_file, qa):
     assert "--format" in r.err
 
 
+def test_import_xlsx_then_ask_and_from_stdin(tmp_path, qa):
+    rows = [
+        [None],
+        ["ID", " Question ", "Answer", "Alternates"],
+        [1, "how do I reset my password", "Click 'forgot password'.", "I forgot my password"],
+        [1.0, "password reset", None, None],
+        [2, "口罩应该怎么戴", "有颜色的一面朝外。", None],
+    ]
+    f = tmp_path / "faq.xlsx"
+    f.write_bytes(xlsx_bytes(rows))
+    path = tmp_path / "kb.db"
+    r = qa("import", f, "--db", path, "--model", "fake", "--json")
+    assert r.code == 0, r.err
+    assert r.json["added"] == 2
+    assert qa("show", "1", "--db", path, "--json").json["alternates"] == ["I forgot my password", "password reset"]
+    answer = qa("ask", "--json", "how do I reset my password", "--db", path).json
+    assert answer["suggestions"][0]["entry_id"] == "1"  # two entries: too few to be confident with the fake
+    r = qa("import", "-", "--format", "xlsx", "--db", tmp_path / "stdin.db", "--model", "fake", input=f.read_bytes())
+    assert r.code == 0, r.err
+    assert "2 added" in r.out
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            xlsx_bytes([["id", "question"], ["a", "Q?"], ["b", None]]),
+            "faq.xlsx: sheet 'FAQ' row 3, column 'question': missing or empty 'question'",
+            id="empty-question",
+        ),
+        pytest.param(b"id,question\na,Q?\n", "faq.xlsx: not an xlsx workbook (BadZipFile", id="csv-renamed"),
+    ],
+)
+def test_bad_xlsx_exits_2_and_writes_nothing(db, tmp_path, qa, data, message):
+    f = tmp_path / "faq.xlsx"
+    f.write_bytes(data)
+    before = snapshot(db)
+    r = qa("import", f, "--db", db)
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith(f"Error: {tmp_path / message}")
+    assert snapshot(db) == before
+
+
 def test_import_without_db_is_a_usage_error(kb_file, qa):
     r = qa("import", kb_file)
     assert r.code == 2
@@ -345,6 +388,24 @@ def test_folder_instead_of_file(db, tmp_path, qa):
     r = qa("import", folder, "--db", db)
     assert r.code == 2
     assert "directory" in r.err or "folder" in r.err
+
+
+def test_a_1_mb_answer_imports_and_one_over_the_limit_exits_2(db, tmp_path, qa):
+    answer = "Pasted from a long document. " * 35_000  # 1,015,000 bytes: csv alone stops at 128 KiB
+    f = tmp_path / "long.csv"
+    f.write_text(f'id,question,answer\nlong,how long can an answer be,"{answer}"\n', encoding="utf-8")
+    r = qa("import", f, "--db", db, "--json")
+    assert r.code == 0, r.err
+    assert qa("show", "long", "--db", db, "--json").json["answer"] == answer.strip()
+    f.write_text(f'id,question,answer\nok,fine,yes\nlong,how long can an answer be,"{answer * 2}"\n', encoding="utf-8")
+    before = snapshot(db)
+    r = qa("import", f, "--db", db)
+    assert r.code == 2 and r.out == ""
+    assert r.err == (
+        f"Error: {f}:3: the answer of entry 'long' is 2,029,999 bytes of UTF-8, over the limit of 1,048,576 (1 MiB). "
+        "Split it, or link to the full text\n"
+    )
+    assert snapshot(db) == before
 
 
 def big_file(tmp_path: Path, n: int = 300) -> Path:

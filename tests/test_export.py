@@ -50,6 +50,8 @@ def test_stdout_defaults_to_jsonl(db, entries, monkeypatch, capsys):
         ("faq.csv", [], "csv"),
         ("faq.tsv", [], "tsv"),
         ("faq.json", [], "json"),
+        ("faq.xlsx", [], "xlsx"),
+        ("faq.XLSX", [], "xlsx"),
         ("azure.tsv", ["--format", "azure"], "azure"),
         ("faq.txt", ["--format", "JSONL"], "jsonl"),
     ],
@@ -130,3 +132,49 @@ def test_export_encoding_errors_exit_2_and_write_nothing(tmp_path, db, monkeypat
     code, _, err = _run(monkeypatch, capsys, "export", str(target), "--db", db, "--encoding", "klingon")
     assert code == 2 and "Unknown encoding 'klingon'" in err
     assert not target.exists()
+
+
+class _Stdout(io.TextIOWrapper):
+    def __init__(self, tty: bool):
+        super().__init__(io.BytesIO(), encoding="utf-8")
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_xlsx_to_stdout_only_when_it_is_not_a_terminal(db, entries, monkeypatch, capsys):
+    from qa.kb.formats_xlsx import read_xlsx
+
+    piped = _Stdout(tty=False)
+    monkeypatch.setattr("sys.stdout", piped)
+    code, _, err = _run(monkeypatch, capsys, "export", "-", "--db", db, "--format", "xlsx", "--json")
+    assert code == 0, err
+    assert json.loads(err)["format"] == "xlsx"
+    _same(read_xlsx(piped.buffer.getvalue()), entries)
+    terminal = _Stdout(tty=True)
+    monkeypatch.setattr("sys.stdout", terminal)
+    code, _, err = _run(monkeypatch, capsys, "export", "--db", db, "--format", "xlsx")
+    assert code == 2 and terminal.buffer.getvalue() == b""
+    assert "xlsx is binary and would garble the terminal" in err and "qa export faq.xlsx" in err
+    assert "> faq.xlsx" in err
+
+
+def test_xlsx_export_refuses_what_it_cannot_hold_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "kb.db"
+    kb = KnowledgeBase(path)
+    kb.upsert([Entry("ok", "Fine?", "Yes."), Entry("crlf", "Windows?", "one\r\ntwo")])
+    kb.close()
+    target = tmp_path / "faq.xlsx"
+    code, out, err = _run(monkeypatch, capsys, "export", str(target), "--db", str(path))
+    assert code == 2 and out == ""
+    assert "Entry 'crlf': its answer holds the character U+000D (a carriage return" in err and "csv" in err
+    assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["kb.db"]
+
+
+def test_stdout_is_written_in_the_encoding_asked(db, entries, monkeypatch, capsys):
+    piped = _Stdout(tty=False)
+    monkeypatch.setattr("sys.stdout", piped)
+    code, _, err = _run(monkeypatch, capsys, "export", "--db", db, "--format", "csv", "--encoding", "gbk")
+    assert code == 0, err
+    _same(read_entries(io.StringIO(piped.buffer.getvalue().decode("gbk")), "csv"), entries)

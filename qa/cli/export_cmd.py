@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,15 +26,19 @@ from qa.kb.formats import FORMATS
     help="File format (default: from the extension; jsonl for stdout).",
 )
 @click.option(
-    "--encoding", default="utf-8", show_default=True, help="Text encoding of FILE (e.g. gbk, utf-8-sig for Excel)."
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    help="Text encoding of FILE or stdout (e.g. gbk, utf-8-sig for Excel); not used for xlsx.",
 )
 @json_option
 def export(file: str, db: str | None, fmt: str | None, encoding: str, as_json: bool) -> None:
     """Export every entry of the KB to FILE (default -, stdout), in a format qa import reads back.
 
-    The format comes from FILE's extension (.jsonl .json .yaml .csv .tsv .md), or --format; Azure
-    QnA Maker TSV only with --format azure. The file is replaced in one step: a failure never
-    leaves half a file. Importing the export gives the same entries, ids included.
+    The format comes from FILE's extension (.jsonl .json .yaml .csv .tsv .md .xlsx), or --format;
+    Azure QnA Maker TSV only with --format azure. The file is replaced in one step: a failure never
+    leaves half a file. Importing the export gives the same entries, ids included. xlsx (binary) goes
+    to stdout only when stdout is not a terminal.
 
     \b
     Example:
@@ -43,8 +46,9 @@ def export(file: str, db: str | None, fmt: str | None, encoding: str, as_json: b
       qa export --db faq.db --format csv | head      # to stdout
       qa export azure-kb.tsv --db faq.db --format azure --json
       qa export faq.csv --db faq.db --encoding utf-8-sig   # a CSV that Excel opens with Chinese intact
+      qa export faq.xlsx --db faq.db                       # an Excel workbook
     """
-    from qa.kb.formats import detect_format, write_entries
+    from qa.kb.formats import BINARY_FORMATS, detect_format, to_bytes
     from qa.kb.store import KnowledgeBase
 
     if fmt is None:
@@ -55,22 +59,17 @@ def export(file: str, db: str | None, fmt: str | None, encoding: str, as_json: b
         path = str(kb.path)
     finally:
         kb.close()
-    try:
-        codecs.lookup(encoding)
-    except LookupError as e:
-        raise InputError(f"Unknown encoding {encoding!r}.") from e
-    buf = io.StringIO(newline="")
-    write_entries(entries, buf, fmt)  # render first: an unwritable entry raises before any output
+    data = to_bytes(entries, fmt, encoding)  # render first: an unwritable entry raises before any output
     if file == "-":
-        click.echo(buf.getvalue(), nl=False)
-    else:
-        try:
-            data = buf.getvalue().encode(encoding)
-        except UnicodeEncodeError as e:
-            bad = e.object[e.start : e.end]
+        stdout = sys.stdout.buffer
+        if fmt in BINARY_FORMATS and sys.stdout.isatty():
             raise InputError(
-                f"{bad!r} cannot be written in {encoding}. Export as utf-8 (the default) or utf-8-sig."
-            ) from e
+                f"{fmt} is binary and would garble the terminal. Name a file (qa export faq.{fmt}) or "
+                f"redirect stdout (qa export --format {fmt} > faq.{fmt})."
+            )
+        stdout.write(data)
+        stdout.flush()
+    else:
         _replace(Path(file), data)
     summary = {"entries": len(entries), "path": file, "format": fmt, "db": path}
     if as_json:

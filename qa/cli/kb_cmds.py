@@ -12,7 +12,9 @@ from qa.kb.formats import FORMATS
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @write_db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the extension).")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk.")
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk (not for xlsx)."
+)
 @click.option("--replace", is_flag=True, help="Replace the whole KB: entries not in FILE are removed.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--model", help="Encoder(s) for a new KB (default: auto). See: qa models")
@@ -29,16 +31,20 @@ def import_(
     silent: bool,
     as_json: bool,
 ) -> None:
-    """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV, YAML, Markdown, or an Azure QnA TSV export
-    with --format azure; - for stdin), then embed them.
+    """Import FAQ entries from FILE (JSONL, JSON, CSV, TSV, YAML, Markdown, Excel .xlsx, or an Azure
+    QnA TSV export with --format azure; - for stdin), then embed them.
 
     Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
     line stops the import with its line number and nothing is written; so does Ctrl-C.
+
+    Limits, the same in every format: an answer (or an id, a tag) may hold up to 1 MiB of UTF-8
+    (1,048,576 bytes); a question or an alternate up to 1,000 characters, as qa ask reads them.
 
     \b
     Example:
       qa import faq.jsonl --db faq.db
       qa import faq.csv --db faq.db --replace --dry-run
+      qa import faq.xlsx --db faq.db          # the first sheet, with CSV's columns
     """
     from qa import indexing
     from qa.bot import Bot

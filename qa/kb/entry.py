@@ -5,6 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from qa.text import MAX_QUESTION_CHARS
+
+#: The most UTF-8 bytes one field (an answer, most of all) may hold: long answers pasted from documents
+#: fit, a runaway cell (a whole file pasted into one, a fuzzed file) does not. The same for every format.
+MAX_FIELD_BYTES = 1024 * 1024
+
 
 def text_hash(text: str) -> str:
     """The content hash that keys a text's vectors."""
@@ -51,6 +57,29 @@ class Entry:
         ):
             for t in texts:
                 check_utf8(t, f"The {what} of entry {self.id!r}")
+
+    def oversized(self) -> tuple[str, str] | None:
+        """(field, what is wrong) for the first field over its limit, else None. A question or an
+        alternate may hold MAX_QUESTION_CHARS characters (`qa ask` and `qa add` cut questions there, so a
+        longer one could never be asked in full); every other field MAX_FIELD_BYTES bytes of UTF-8."""
+        name = repr(self.id if len(self.id) <= 60 else self.id[:57] + "...")
+        for what, texts in (("question", [self.question]), ("alternates", self.alternates)):
+            for t in texts:
+                if len(t) > MAX_QUESTION_CHARS:
+                    return what, (
+                        f"{'an alternate' if what == 'alternates' else 'the question'} of entry {name} is "
+                        f"{len(t):,} characters long, over the limit of {MAX_QUESTION_CHARS:,} (a question that "
+                        "long is most often an answer in the wrong column)"
+                    )
+        for what, texts in (("id", [self.id]), ("answer", [self.answer]), ("tags", self.tags), ("lang", [self.lang])):
+            for t in texts:
+                size = len(t) if len(t) * 4 <= MAX_FIELD_BYTES else len(t.encode("utf-8", "surrogatepass"))
+                if size > MAX_FIELD_BYTES:
+                    return what, (
+                        f"the {what.removesuffix('s')} of entry {name} is {size:,} bytes of UTF-8, over the limit of "
+                        f"{MAX_FIELD_BYTES:,} (1 MiB). Split it, or link to the full text"
+                    )
+        return None
 
     def content(self) -> tuple[object, ...]:
         """What an import compares to decide whether an entry changed (timestamps excluded)."""

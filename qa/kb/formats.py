@@ -1,5 +1,6 @@
-"""Reading and writing entries: JSONL (the ../shared/data format), JSON, CSV/TSV, YAML, Markdown
-(formats_md) and the Azure QnA Maker TSV export (formats_azure).
+"""Reading and writing entries: JSONL (the ../shared/data format), JSON, YAML, CSV/TSV
+(formats_table), Markdown (formats_md), the Azure QnA Maker TSV export (formats_azure) and Excel
+workbooks (formats_xlsx, the one binary format: read_file and to_bytes handle it).
 
 Readers are all-or-nothing: they parse the whole file first and raise ImportFormatError with the
 line number of the first bad row, so nothing is written from a malformed file. Writers are
@@ -9,7 +10,7 @@ entry a format cannot hold.
 
 from __future__ import annotations
 
-import csv
+import codecs
 import io
 import json
 import re
@@ -21,7 +22,8 @@ from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
 from qa.text import detect_lang
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure")
+FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure", "xlsx")
+BINARY_FORMATS = ("xlsx",)
 _EXT = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -32,6 +34,7 @@ _EXT = {
     ".yml": "yaml",
     ".md": "md",
     ".markdown": "md",
+    ".xlsx": "xlsx",
 }  # azure files end in .tsv too: they are read as azure only when asked with --format azure
 
 
@@ -51,34 +54,39 @@ def _strs(value: Any, what: str, line: int | None) -> list[str]:
         return [v.strip() for v in value.split("|") if v.strip()]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]
-    raise ImportFormatError(f"{what} must be a list of strings", line=line)
+    raise ImportFormatError(f"'{what}' must be a list of strings", line=line, column=what)
 
 
 def entry_from_dict(d: Any, line: int | None = None) -> Entry:
-    """Validate one record (the ../shared/data kb.jsonl shape) into an Entry."""
+    """Validate one record (the ../shared/data kb.jsonl shape) into an Entry.
+
+    An ImportFormatError about one field has that field's name as its `column`."""
     if not isinstance(d, dict):
         raise ImportFormatError(f"expected an object with id, question, answer, got {type(d).__name__}", line=line)
     question = d.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise ImportFormatError("missing or empty 'question'", line=line)
+        raise ImportFormatError("missing or empty 'question'", line=line, column="question")
     answer = d.get("answer", "")
     if answer is None:
         answer = ""
     if not isinstance(answer, str):
-        raise ImportFormatError("'answer' must be text", line=line)
+        raise ImportFormatError("'answer' must be text", line=line, column="answer")
     raw_id = d.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        raise ImportFormatError("missing 'id'", line=line)
+        raise ImportFormatError("missing 'id'", line=line, column="id")
     if not isinstance(raw_id, str | int):
-        raise ImportFormatError("'id' must be text or a number", line=line)
+        raise ImportFormatError("'id' must be text or a number", line=line, column="id")
     question = question.strip()
-    alternates = [a for a in dict.fromkeys(_strs(d.get("alternates"), "'alternates'", line)) if a != question]
+    alternates = [a for a in dict.fromkeys(_strs(d.get("alternates"), "alternates", line)) if a != question]
     lang = d.get("lang") or detect_lang(question)
     if not isinstance(lang, str):
-        raise ImportFormatError("'lang' must be text", line=line)
+        raise ImportFormatError("'lang' must be text", line=line, column="lang")
     entry = Entry(
-        str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "'tags'", line)
+        str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "tags", line)
     )
+    too_big = entry.oversized()
+    if too_big is not None:
+        raise ImportFormatError(too_big[1], line=line, column=too_big[0])
     try:
         entry.check_text()
     except InputError as e:  # a JSON "\udcff" escape, or YAML text that is not UTF-8
@@ -122,12 +130,20 @@ def fill_ids(ids: Sequence[str | None], questions: Sequence[str], prefix: str) -
     return out
 
 
-def check_unique(entries: list[tuple[int, Entry]]) -> list[Entry]:
+def check_unique(entries: list[tuple[int, Entry]], unit: str = "line") -> list[Entry]:
+    """The entries, or ImportFormatError for the first repeated id; the numbers count `unit`s: lines,
+    rows, or (JSON, YAML) entries."""
     seen: dict[str, int] = {}
-    for line, e in entries:
+    for n, e in entries:
         if e.id in seen:
-            raise ImportFormatError(f"duplicate id {e.id!r} (first on line {seen[e.id]})", line=line)
-        seen[e.id] = line
+            by_entry = unit == "entry"
+            raise ImportFormatError(
+                f"duplicate id {e.id!r} (first on {unit} {seen[e.id]})",
+                column="id",
+                line=None if by_entry else n,
+                entry=n if by_entry else None,
+            )
+        seen[e.id] = n
     return [e for _, e in entries]
 
 
@@ -154,9 +170,11 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
             return []
         if not isinstance(data, list):
             raise ImportFormatError(f"expected a list of entries, got {type(data).__name__}", line=1)
-        return check_unique([(i + 1, entry_from_dict(d, None if fmt == "yaml" else i + 1)) for i, d in enumerate(data)])
+        return check_unique([(n, _listed_entry(d, n)) for n, d in enumerate(data, start=1)], unit="entry")
     if fmt in ("csv", "tsv"):
-        return _read_table(f, "\t" if fmt == "tsv" else ",")
+        from qa.kb.formats_table import read_table
+
+        return read_table(f, "\t" if fmt == "tsv" else ",")
     if fmt == "md":
         from qa.kb.formats_md import read_md
 
@@ -168,44 +186,37 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
     raise _unknown(fmt)
 
 
+def _listed_entry(d: Any, n: int) -> Entry:
+    """The n-th entry of a JSON or YAML list; errors name it by its position (there are no line numbers)."""
+    try:
+        return entry_from_dict(d)
+    except ImportFormatError as e:
+        raise ImportFormatError(e.message, column=e.column, entry=n) from e
+
+
 def _unknown(fmt: str) -> InputError:
+    if fmt in BINARY_FORMATS:
+        return InputError(f"{fmt} is a binary format: read it with read_file, write it with to_bytes.")
     return InputError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
-def _read_table(f: TextIO, delimiter: str) -> list[Entry]:
-    """One entry per row; a later row with the same id adds its question as an alternate."""
-    reader = csv.reader(f, delimiter=delimiter)
-    fields = [c.strip().lower() for c in next(reader, [])]
-    if "question" not in fields:
-        raise ImportFormatError("the header row needs at least 'question' (and 'id', 'answer')", line=1)
-    out: list[Entry] = []
-    first: dict[str, tuple[int, Entry]] = {}  # id -> (line, entry)
-    end = reader.line_num
-    for cells in reader:
-        n, end = end + 1, reader.line_num  # n: the line the row starts on
-        if not cells:
-            continue
-        if len(cells) > len(fields):
-            raise ImportFormatError(f"more cells than header columns ({len(fields)})", line=n)
-        d: dict[str, Any] = {k: v.strip() for k, v in zip(fields, cells, strict=False)}
-        if "id" not in fields:
-            d["id"] = str(len(out) + 1)
-        row = entry_from_dict(d, n)
-        if row.id not in first:
-            first[row.id] = (n, row)
-            out.append(row)
-            continue
-        line, e = first[row.id]
-        if d.get("answer") and e.answer and row.answer != e.answer:
-            raise ImportFormatError(
-                f"duplicate id {row.id!r} with another answer (first on line {line}). A row that repeats an "
-                "id adds its question as an alternate: leave its answer empty or the same",
-                line=n,
-            )
-        e.answer = e.answer or row.answer
-        e.alternates = [a for a in dict.fromkeys([*e.alternates, *row.texts()]) if a != e.question]
-        e.tags = list(dict.fromkeys([*e.tags, *row.tags]))
-    return out
+def to_bytes(entries: Sequence[Entry], fmt: str, encoding: str = "utf-8") -> bytes:
+    """The whole file for `entries` (a text format in `encoding`); InputError for what it cannot hold."""
+    if fmt == "xlsx":
+        from qa.kb.formats_xlsx import write_xlsx
+
+        return write_xlsx(entries)
+    try:
+        codecs.lookup(encoding)
+    except LookupError as e:
+        raise InputError(f"Unknown encoding {encoding!r}.") from e
+    buf = io.StringIO(newline="")
+    write_entries(entries, buf, fmt)
+    try:
+        return buf.getvalue().encode(encoding)
+    except UnicodeEncodeError as e:
+        bad = e.object[e.start : e.end]
+        raise InputError(f"{bad!r} cannot be written in {encoding}. Export as utf-8 (the default) or utf-8-sig.") from e
 
 
 def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
@@ -221,11 +232,9 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
 
         yaml.safe_dump(rows, f, allow_unicode=True, sort_keys=False)
     elif fmt in ("csv", "tsv"):
-        _check_no_pipes(entries, fmt)
-        w = csv.writer(f, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-        w.writerow(["id", "question", "answer", "alternates", "lang", "tags"])
-        for e in entries:
-            w.writerow([e.id, e.question, e.answer, "|".join(e.alternates), e.lang, "|".join(e.tags)])
+        from qa.kb.formats_table import write_table
+
+        write_table(entries, f, fmt)
     elif fmt == "md":
         from qa.kb.formats_md import write_md
 
@@ -236,17 +245,6 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
         write_azure(entries, f)
     else:
         raise _unknown(fmt)
-
-
-def _check_no_pipes(entries: Sequence[Entry], fmt: str) -> None:
-    for e in entries:
-        for what, texts in (("alternate", e.alternates), ("tag", e.tags)):
-            bad = next((t for t in texts if "|" in t), None)
-            if bad is not None:
-                raise InputError(
-                    f"Entry {e.id!r} has a {what} with '|' ({bad!r}), which {fmt} uses as a separator. "
-                    "Export as jsonl, json or yaml instead."
-                )
 
 
 def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> list[Entry]:
@@ -264,6 +262,19 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
     except IsADirectoryError as e:
         raise InputError(f"{path} is a folder, not a file.") from e
     try:
+        if fmt == "xlsx":
+            from qa.kb.formats_xlsx import read_xlsx
+
+            return read_xlsx(data)
+        return read_entries(io.StringIO(_decode(data, encoding, path), newline=""), fmt)
+    except ImportFormatError as e:
+        if path == "-":
+            raise
+        raise e.located(path=path) from e
+
+
+def _decode(data: bytes, encoding: str, path: str) -> str:
+    try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
@@ -275,13 +286,4 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
         ) from e
     except LookupError as e:
         raise InputError(f"Unknown encoding {encoding!r}.") from e
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        return read_entries(io.StringIO(text, newline=""), fmt)
-    except ImportFormatError as e:
-        if e.path is None and path != "-":
-            raise ImportFormatError(
-                str(e).removeprefix(f"line {e.line}: ") if e.line else str(e), line=e.line, path=path
-            ) from e
-        raise
+    return text.removeprefix("\ufeff")

@@ -15,7 +15,7 @@ its own fields there too: `qa_id:<id>` (the entry id, else the QnA id is the id)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -25,6 +25,7 @@ from qa.kb.formats import check_unique, entry_from_dict, fill_ids
 from qa.text import detect_lang
 
 HEADER = ("Question", "Answer", "Source", "Metadata", "SuggestedQuestions", "IsContextOnly", "Prompts", "QnaId")
+COLUMNS = ("question", "answer", "source", "metadata", "qnaid")  # the ones read, as column_key names them
 _RESERVED = ("qa_id", "qa_lang", "qa_tag")
 _UNESCAPE = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -57,7 +58,9 @@ class _Group:
             if sep and key in ("qa_id", "qa_lang"):
                 old = self.qa_id if key == "qa_id" else self.lang
                 if old and value and old != value:
-                    raise ImportFormatError(f"rows of one QnA pair disagree on {key} ({old!r}, {value!r})", line=line)
+                    raise ImportFormatError(
+                        f"rows of one QnA pair disagree on {key} ({old!r}, {value!r})", line=line, column="metadata"
+                    )
                 if key == "qa_id":
                     self.qa_id = old or value
                 else:
@@ -70,7 +73,7 @@ class _Group:
 
 def read_azure(f: TextIO) -> list[Entry]:
     lines = f.read().split("\n")
-    columns = [c.strip().lower().replace(" ", "").replace("_", "") for c in lines[0].split("\t")]
+    columns = [column_key(c) for c in lines[0].split("\t")]
     missing = [c for c in HEADER[:4] if c.lower() not in columns]
     if missing:
         raise ImportFormatError(
@@ -78,10 +81,8 @@ def read_azure(f: TextIO) -> list[Entry]:
             "Question, Answer, Source, Metadata (then QnaId and others). For a plain TSV file use --format tsv",
             line=1,
         )
-    at = {
-        name: columns.index(name) for name in ("question", "answer", "source", "metadata", "qnaid") if name in columns
-    }
-    groups: dict[tuple[str, ...], _Group] = {}
+    at = {name: columns.index(name) for name in COLUMNS if name in columns}
+    rows: list[tuple[int, dict[str, str]]] = []
     for n, raw in enumerate(lines[1:], start=2):
         line = raw.removesuffix("\r")
         if not line.strip():
@@ -89,10 +90,24 @@ def read_azure(f: TextIO) -> list[Entry]:
         cells = line.split("\t")
         if any(c.strip() for c in cells[len(columns) :]):
             raise ImportFormatError(f"more cells than header columns ({len(columns)})", line=n)
-        cell = {name: _unescape(cells[i]).strip() if i < len(cells) else "" for name, i in at.items()}
+        rows.append((n, {name: _unescape(cells[i]) if i < len(cells) else "" for name, i in at.items()}))
+    return azure_entries(rows)
+
+
+def column_key(name: str) -> str:
+    """A header cell as azure_entries names its column: "QnA Id" -> "qnaid"."""
+    return name.strip().lower().replace(" ", "").replace("_", "")
+
+
+def azure_entries(rows: Iterable[tuple[int, dict[str, str]]], unit: str = "line") -> list[Entry]:
+    """Entries from (line, {column key: cell}) rows with the COLUMNS keys (question and answer
+    needed); each key's name is also the `column` of an error about its cell."""
+    groups: dict[tuple[str, ...], _Group] = {}
+    for n, row in rows:
+        cell = {name: text.strip() for name, text in row.items()}
         question, answer, qna_id = cell["question"], cell["answer"], cell.get("qnaid", "")
         if not question:
-            raise ImportFormatError("empty Question", line=n)
+            raise ImportFormatError("empty Question", line=n, column="question")
         if qna_id:
             key: tuple[str, ...] = ("id", qna_id)
         else:
@@ -103,9 +118,10 @@ def read_azure(f: TextIO) -> list[Entry]:
         else:
             if answer and group.answer and answer != group.answer:
                 raise ImportFormatError(
-                    f"QnA id {qna_id} has another answer here than on line {group.line}; rows sharing a QnA id "
+                    f"QnA id {qna_id} has another answer here than on {unit} {group.line}; rows sharing a QnA id "
                     "are alternate questions for one answer",
                     line=n,
+                    column="answer",
                 )
             group.answer = group.answer or answer
             group.alternates.append(question)
@@ -129,7 +145,8 @@ def read_azure(f: TextIO) -> list[Entry]:
                 ),
             )
             for g, i in zip(found, ids, strict=True)
-        ]
+        ],
+        unit,
     )
 
 
