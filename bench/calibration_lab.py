@@ -32,6 +32,7 @@ import numpy as np
 
 from bench.explore_scoring import embed, load
 from qa.evaluate import auroc, ece
+from qa.retrieval import selfmeasure
 from qa.retrieval.calibration import Logistic, features
 from qa.retrieval.index import NEG, SearchIndex
 from qa.retrieval.selfcal import PRIOR_OOS, Examples, fit, held_out_examples, prior_for, scale_of, weigh
@@ -44,8 +45,11 @@ PRIOR_SETS = ("clinc150", "banking77", "hwu64")
 def index_for(
     kb: list[dict], texts: list[str], owner: np.ndarray, vec: dict, lang: str, lexical: bool = True
 ) -> SearchIndex:
-    """qa's SearchIndex over a set's KB in one language, with `vec` (USE, when there, as the helper)."""
-    return SearchIndex.build(
+    """qa's SearchIndex over a set's KB in one language, with `vec` (USE, when there, as the helper),
+    with the mix of signals the KB measures for itself (retrieval/selfmeasure.py), as qa runs it."""
+    from qa.encoders import registry
+
+    index = SearchIndex.build(
         entry_ids=[e["id"] for e in kb],
         entry_langs=[lang] * len(kb),
         entry_tags=[[] for _ in kb],
@@ -55,7 +59,11 @@ def index_for(
         languages={e: LANGS[e] for e in vec},
         helpers=frozenset({"use-m3"}) if len(vec) > 1 else frozenset(),
         lexical=lexical,
+        costs={e: registry.create(e).query_ms for e in vec},
+        search_models=frozenset(e for e in vec if registry.create(e).search_model),
     )
+    selfmeasure.apply(index, selfmeasure.choose_all(index))
+    return index
 
 
 def default_vectors(name: str) -> tuple[list[dict], list[dict], list[str], np.ndarray, str, dict, dict]:
@@ -64,7 +72,7 @@ def default_vectors(name: str) -> tuple[list[dict], list[dict], list[str], np.nd
     kb, qs, texts, owner = load(name)
     lang = "zh" if name.endswith("_zh") else "en"
     vec, qvec = {}, {}
-    for e in ["e5-small-q4" if lang == "zh" else "minilm-l6-int8", "use-m3"]:
+    for e in ["e5-small-q4", "use-m3"] if lang == "zh" else ["minilm-l6-int8", "e5-small-q4", "use-m3"]:
         vec[e], qvec[e] = embed(name, e, texts, [q["query"] for q in qs])
     return kb, qs, texts, owner, lang, vec, qvec
 
@@ -109,8 +117,9 @@ def fit_prior() -> dict:
     in_scope = Logistic.fit(z[:, :1], i.astype(int), ww / ww.mean())
     answer = Logistic.fit(z[i], r[i].astype(int), ww[i] / ww[i].mean())
     either = Logistic.fit(z[i][:, :1], t2[i].astype(int), ww[i] / ww[i].mean())
+    answer_top = Logistic.fit(z[i][:, :1], r[i].astype(int), ww[i] / ww[i].mean())
     rnd = lambda m: {"coef": [round(c, 2) for c in m.coef], "intercept": round(m.intercept, 2)}  # noqa: E731
-    return {"in_scope": rnd(in_scope), "answer": rnd(answer), "either": rnd(either)}
+    return {"in_scope": rnd(in_scope), "answer": rnd(answer), "either": rnd(either), "answer_top": rnd(answer_top)}
 
 
 def frontier(name: str, shares: list[float]) -> dict:

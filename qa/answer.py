@@ -69,15 +69,17 @@ def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
         confs.append(min(c, confs[-1]))  # a lower-ranked entry is never shown as more likely
     thr, margin = cal.answer_threshold, cal.ambiguity_margin
     pct = f"{p1:.0%}"
-    if p1 >= thr:
-        status: Status = "answered"
-        reason = f"confidence {pct} >= threshold {thr:.0%}"
-    elif len(order) >= 2 and feats[1] < margin and p_either >= thr:
-        status = "ambiguous"
+    # The confidence rises with the top score alone (calibration.py), so two entries that score
+    # alike (the same question stored twice) are told apart here, by their margin.
+    if len(order) >= 2 and feats[1] < margin and p_either >= thr:
+        status: Status = "ambiguous"
         reason = (
             f"two entries are too close to call (margin {feats[1]:.2f} < {margin:.2f}); "
             f"one of them is right with confidence {p_either:.0%}"
         )
+    elif p1 >= thr:
+        status = "answered"
+        reason = f"confidence {pct} >= threshold {thr:.0%}"
     else:
         status = "fallback"
         reason = f"confidence {pct} < threshold {thr:.0%}"

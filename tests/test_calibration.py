@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.evaluate import ece
-from qa.retrieval.calibration import PRIOR, Calibration, Logistic
+from qa.retrieval.calibration import PRIOR, PRIOR_ANSWER_TOP, Calibration, Logistic
 from qa.retrieval.selfcal import PRIOR_WEIGHT, Examples, fit, prior_for, scale_of, shrink, weigh
 
 
@@ -61,9 +61,11 @@ def test_the_prior_uses_the_kb_scale_but_shrinks_a_small_kbs_toward_its_own():
     rng = np.random.default_rng(4)
     big, small = _examples(rng, 4000, center=6.0), _examples(rng, 10, center=0.0)
     assert scale_of(big)[0] == pytest.approx(6.0 - PRIOR_WEIGHT / 2100 * 2.0, abs=0.15)
-    assert scale_of(small)[0] > 0.9 * PRIOR.center  # five hidden-entry scores barely move it
+    # five hidden-entry scores move it by 5 / (5 + PRIOR_WEIGHT) of the way
+    assert scale_of(small)[0] == pytest.approx(PRIOR.center * PRIOR_WEIGHT / (5 + PRIOR_WEIGHT), abs=0.5)
+    assert scale_of(small)[0] > 0.75 * PRIOR.center
     cal = prior_for(big)
-    assert cal.source == "prior" and cal.answer == PRIOR.answer
+    assert cal.source == "prior" and cal.answer == PRIOR_ANSWER_TOP and cal.in_scope is not None
     # the same question is more likely in scope when fewer questions are assumed out of scope
     x = np.array([6.0, 1.0])
     assert prior_for(big, 0.05).confidence(x) > cal.confidence(x) > prior_for(big, 0.3).confidence(x)

@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.retrieval.calibration import (
     PRIOR,
+    PRIOR_ANSWER_TOP,
     Calibration,
     Logistic,
     ambiguity_margin,
@@ -101,8 +102,11 @@ def weigh(ex: Examples, oos_prior: float) -> Examples:
 
 #: Pseudo-examples at the PRIOR's center and scale added to a KB's own out-of-scope examples: a
 #: small KB's hidden-entry scores (the best of a handful of other entries) run low and scattered,
-#: and would make an unrelated question look like a typical one. 1000 examples move it by a tenth.
-PRIOR_WEIGHT = 100
+#: and would make an unrelated question look like a typical one. 300 examples move it by a tenth.
+#: 100 pulled a 60-entry KB's scale most of the way to the PRIOR's, whose center is that of the
+#: default mix of signals: covidfaq_jhu (no alternates, e5 + BM25) ECE .333, at 30 .263; hint3
+#: .056 -> .045, tianchi .155 -> .146, clinc150 and smp2017 unchanged (bench/calibration_lab.py).
+PRIOR_WEIGHT = 30
 
 
 def scale_of(ex: Examples) -> tuple[float, float]:
@@ -126,19 +130,30 @@ def shrink(own: Logistic, prior: Logistic, n: int) -> Logistic:
 
 
 def fit(
-    ex: Examples, *, precision: float | None = DEFAULT_PRECISION, source: str, in_scope_factor: bool = True
+    ex: Examples,
+    *,
+    precision: float | None = DEFAULT_PRECISION,
+    source: str,
+    in_scope_factor: bool = True,
+    use_margin: bool = False,
 ) -> Calibration:
     """Both factors on the examples (each shrunk toward the PRIOR when they are few); the answer
     threshold reaches `precision` on them, or is ANSWER_THRESHOLD if None. Without
     `in_scope_factor`, every question is taken to be answerable (and the threshold is set on the
-    in-scope examples)."""
+    in-scope examples). Without `use_margin`, P(right | in scope) uses the top score alone, so the
+    confidence ranks questions as the top score does."""
     center, scale = scale_of(ex)
     cal = replace(PRIOR, center=center, scale=scale, source=source, n_examples=len(ex.x))
     z = cal.standardise(ex.x)
     ins = ex.in_scope
     n_in, n_out = int(ins.sum()), int((~ins).sum())
     answer, either, in_scope = PRIOR.answer, PRIOR.either, PRIOR.in_scope
-    if 0 < ex.correct[ins].sum() < n_in:
+    if not use_margin:
+        answer = PRIOR_ANSWER_TOP
+        if 0 < ex.correct[ins].sum() < n_in:
+            a = Logistic.fit(z[ins][:, :1], ex.correct[ins].astype(int), ex.weight[ins])
+            answer = shrink(Logistic([a.coef[0], 0.0], a.intercept), PRIOR_ANSWER_TOP, n_in)
+    elif 0 < ex.correct[ins].sum() < n_in:
         answer = shrink(Logistic.fit(z[ins], ex.correct[ins].astype(int), ex.weight[ins]), PRIOR.answer, n_in)
     if 0 < ex.in_top2[ins].sum() < n_in:
         e = Logistic.fit(z[ins][:, :1], ex.in_top2[ins].astype(int), ex.weight[ins])
@@ -168,7 +183,7 @@ def prior_for(ex: Examples, oos_prior: float = DEFAULT_OOS_PRIOR) -> Calibration
     assert PRIOR.in_scope is not None
     shift = float(np.log((1 - oos_prior) / oos_prior) - np.log((1 - PRIOR_OOS) / PRIOR_OOS))
     in_scope = Logistic(PRIOR.in_scope.coef, PRIOR.in_scope.intercept + shift)
-    return replace(PRIOR, center=center, scale=scale, in_scope=in_scope, n_examples=len(ex.x))
+    return replace(PRIOR, center=center, scale=scale, in_scope=in_scope, answer=PRIOR_ANSWER_TOP, n_examples=len(ex.x))
 
 
 def calibrate_from_kb(
