@@ -731,7 +731,7 @@ def test_stats(db, qa):
     r = qa("stats", "--db", db)
     assert r.code == 0
     assert "entries:" in r.out and "model:" in r.out and "answer_threshold:" in r.out
-    assert j["oos_share"] == 0.1 and "0.1 (the default; qa tune --oos-share sets it)" in r.out
+    assert j["oos_share"] == 0.1 and "0.1 (the default; qa tune --oos-share or --from-review sets it)" in r.out
     assert j["calibration"] == "prior" and "too few alternates to calibrate itself" in r.out  # 6 entries
 
 

@@ -235,6 +235,8 @@ def stats(db: str | None, as_json: bool) -> None:
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
         "oos_share": oos_share(kb),
+        "oos_share_source": kb.get_setting("oos_share_source")
+        or ("qa tune --oos-share" if kb.get_setting("oos_share") is not None else "the default"),
         "mixes": (cal or {}).get("mixes", {}),
         "signals_measured": (cal or {}).get("measured", []),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
@@ -244,7 +246,11 @@ def stats(db: str | None, as_json: bool) -> None:
         print_json(out)
         return
     notes = {
-        "oos_share": " (the default; qa tune --oos-share sets it)" if kb.get_setting("oos_share") is None else "",
+        "oos_share": (
+            " (the default; qa tune --oos-share or --from-review sets it)"
+            if kb.get_setting("oos_share") is None
+            else ""
+        ),
         "calibration": (
             " (the KB has too few alternates to calibrate itself: add alternates, or qa tune QUERIES.jsonl)"
             if out["calibration"] == "prior"

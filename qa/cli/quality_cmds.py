@@ -147,6 +147,11 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
     "the self-calibration is refitted for it and keeps it.",
 )
 @click.option(
+    "--from-review",
+    is_flag=True,
+    help="Estimate the out-of-scope share from what qa review decided about logged questions, and refit.",
+)
+@click.option(
     "--reset", is_flag=True, help="Drop hand-set thresholds and out-of-scope share; refit from the KB's own alternates."
 )
 def tune(
@@ -157,6 +162,7 @@ def tune(
     threshold: float | None,
     margin: float | None,
     oos_share: float | None,
+    from_review: bool,
     reset: bool,
 ) -> None:
     """Refit confidence and thresholds on labelled QUERIES, or set the thresholds by hand.
@@ -164,12 +170,15 @@ def tune(
     With QUERIES (the `qa eval` format), the calibration is fitted on them and kept as the KB
     grows. Without, --precision refits the self-calibration for that precision, and --oos-share
     for that share of unanswerable questions (confidence is only right for the traffic it assumes:
-    0 when every question has an answer in the KB, 0.3 when a third have none).
+    0 when every question has an answer in the KB, 0.3 when a third have none). --from-review
+    estimates that share from the decisions `qa review` recorded (questions mapped to an entry or
+    dismissed; at least 20) and keeps it, with where it came from (`qa stats` shows it).
 
     \b
     Example:
       qa tune labelled.jsonl --db faq.db --precision 0.9
       qa tune --db faq.db --oos-share 0.3
+      qa tune --db faq.db --from-review
       qa tune --db faq.db --threshold 0.6 --margin 0.4
       qa tune --db faq.db --reset
     """
@@ -183,22 +192,35 @@ def tune(
         raise click.BadParameter("must be 0 or more", param_hint="--margin")
     if oos_share is not None and not 0.0 <= oos_share <= 0.9:
         raise click.BadParameter("must be between 0 and 0.9", param_hint="--oos-share")
-    if queries and oos_share is not None:
-        raise click.UsageError("--oos-share is for the self-calibration: labelled QUERIES bring their own share.")
+    if queries and (oos_share is not None or from_review):
+        raise click.UsageError(
+            "--oos-share and --from-review are for the self-calibration: labelled QUERIES bring their own share."
+        )
+    if from_review and oos_share is not None:
+        raise click.UsageError("Give --oos-share or --from-review, not both.")
     given = (precision, threshold, margin, oos_share)
-    if not (queries or reset or any(v is not None for v in given)):
-        raise click.UsageError("Give labelled QUERIES, --precision, --oos-share, --threshold, --margin or --reset.")
+    if not (queries or reset or from_review or any(v is not None for v in given)):
+        raise click.UsageError(
+            "Give labelled QUERIES, --precision, --oos-share, --from-review, --threshold, --margin or --reset."
+        )
     bot = open_bot(db)
     if reset:
-        bot.kb.set_settings({"thresholds": None, "oos_share": None})
-    if oos_share is not None:
-        bot.kb.set_settings({"oos_share": oos_share})
+        bot.kb.set_settings({"thresholds": None, "oos_share": None, "oos_share_source": None})
+    if from_review:
+        from qa.tuning import share_from_review
+
+        est = share_from_review(bot)
+        oos_share = est.share
+        source = f"qa review: {est.answerable} questions mapped to an entry, {est.dismissed} dismissed"
+        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": source})
+    elif oos_share is not None:
+        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": "qa tune --oos-share"})
     if queries:
         from qa.evaluate import read_queries
 
         cal = fit_labelled(bot, read_queries(queries), precision=precision, source=f"labelled:{queries}")
         bot.set_calibration(cal)
-    elif precision is not None or reset or oos_share is not None:
+    elif precision is not None or reset or oos_share is not None:  # (--from-review set oos_share)
         kw = {} if precision is None else {"precision": precision}
         bot.recalibrate(**kw)
     overrides = dict(bot.kb.get_setting("thresholds", {}))
@@ -212,6 +234,7 @@ def tune(
     out = {
         "calibration": cal.source,
         "oos_share": bot.oos_share(),
+        "oos_share_source": bot.kb.get_setting("oos_share_source"),
         "examples": cal.n_examples,
         "answer_threshold": cal.answer_threshold,
         "ambiguity_margin": cal.ambiguity_margin,

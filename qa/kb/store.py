@@ -473,6 +473,11 @@ class KnowledgeBase:
             r["suggestions"] = json.loads(r["suggestions"])
         return rows
 
+    def reviewed_log(self) -> list[dict[str, Any]]:
+        """Logged questions a curator decided about (`qa review`): question and resolution."""
+        with self._lock:
+            return list(self.db.query("SELECT question, resolution FROM log WHERE resolution IS NOT NULL ORDER BY id"))
+
     def resolve_log(self, ids: list[int], resolution: str) -> None:
         with self.atomic():
             self.db.conn.executemany("UPDATE log SET resolution = ? WHERE id = ?", [(resolution, i) for i in ids])
