@@ -154,3 +154,24 @@ def test_a_mix_sets_the_weight_of_bm25(lexical):
     index.set_mixes({("en", "en"): Mix((("good", 1.0),), lexical)})
     got = index.score(q, entries[0].alternates[0], "en", candidates=0)
     assert np.allclose(got.fused, got.dense + lexical * got.lexical, atol=1e-5)
+
+
+def test_a_kb_without_alternates_calibrates_on_its_own_scale_with_a_confidence_monotone_in_the_top_score():
+    from qa.retrieval.calibration import PRIOR_ANSWER_TOP
+    from qa.retrieval.selfcal import calibrate_from_kb
+
+    entries = [
+        Entry(f"e{i}", f"question number {i} about w{i} and w{i + 1}", f"a {i}", [], "en", []) for i in range(60)
+    ]
+    index = _index(entries, [FakeEncoder(id="para"), SearchFake(id="search")])
+    selfmeasure.apply(index, selfmeasure.choose_all(index))
+    cal = calibrate_from_kb(index)
+    assert cal.source == "prior" and cal.answer == PRIOR_ANSWER_TOP and cal.in_scope is not None
+    # the KB's own hidden-entry scores set the scale: a top score typical of them gets a middling
+    # in-scope factor, a much higher one a high confidence
+    tops = np.linspace(cal.center - 3 * cal.scale, cal.center + 6 * cal.scale, 40)
+    conf = [cal.confidence(np.array([t, m])) for t in tops for m in (0.0, 2.0)]
+    assert all(np.diff(conf[::2]) > 0)  # rises with the top score
+    assert all(cal.confidence(np.array([t, 0.0])) == cal.confidence(np.array([t, 3.0])) for t in tops)
+    assert cal.confidence(np.array([cal.center + 6 * cal.scale, 0.0])) > 0.8
+    assert cal.confidence(np.array([cal.center - 2 * cal.scale, 0.0])) < 0.3

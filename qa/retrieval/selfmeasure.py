@@ -25,6 +25,8 @@ from qa.retrieval.index import Mix, SearchIndex
 #: Held-out texts needed before a KB's own measurement is trusted over the default mix.
 MIN_EXAMPLES = 100
 MAX_EXAMPLES = 1000
+#: Each example scores every text once per encoder: a big KB measures on fewer (100 at 300k texts).
+TEXT_SCORES_BUDGET = 30_000_000
 #: What one millisecond of encoder time per question must buy in held-out hit@1 (e5's ~9 ms must
 #: gain about .005 beyond the noise). At .002 smp2017_zh dropped e5 and BM25 for USE alone (held-out
 #: .853 against .840, real questions .818 against .847): bench/signal_lab.py.
@@ -126,7 +128,7 @@ def choose(index: SearchIndex, lang: str) -> Choice:
     """The mix for questions in `lang` against entries in `lang` (see the module docstring)."""
     costs = index.costs
     default_mix = index.default_mix(lang, lang)
-    gold, signals = held_out_signals(index, lang)
+    gold, signals = held_out_signals(index, lang, min(MAX_EXAMPLES, TEXT_SCORES_BUDGET // max(len(index.texts), 1)))
     if len(gold) < MIN_EXAMPLES or not default_mix.parts:
         mix = without_alternates(index, lang) or default_mix
         cost = sum(costs.get(e, 1.0) for e, _ in mix.parts)
