@@ -131,6 +131,20 @@ def run_cli(
     return code, out.out, out.err
 
 
+@pytest.fixture
+def db(tmp_path: Path, kb_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A KB file of the sample entries, imported with the fake encoder through the CLI."""
+    path = tmp_path / "kb.db"
+    assert run_cli(monkeypatch, capsys, "import", kb_file, "--db", path, "--model", "fake")[0] == 0
+    return path
+
+
+@pytest.fixture
+def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`qa ARGS` in-process: (code, stdout, stderr)."""
+    return lambda *args: run_cli(monkeypatch, capsys, *args)
+
+
 def xlsx_bytes(
     rows: Sequence[Sequence[object]], *, title: str = "FAQ", patch: Callable[[str], str] | None = None
 ) -> bytes:

@@ -7,20 +7,6 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import run_cli
-
-
-@pytest.fixture
-def db(tmp_path, kb_file, monkeypatch, capsys):
-    path = tmp_path / "kb.db"
-    assert run_cli(monkeypatch, capsys, "import", kb_file, "--db", path, "--model", "fake")[0] == 0
-    return path
-
-
-@pytest.fixture
-def qa(monkeypatch, capsys):
-    return lambda *args: run_cli(monkeypatch, capsys, *args)
-
 
 def rows(db, sql):
     return sqlite3.connect(db).execute(sql).fetchall()

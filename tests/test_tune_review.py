@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from qa.kb.store import KnowledgeBase
-from tests.conftest import run_cli
 
 UNRELATED = [
     "what is the capital of mongolia",
@@ -37,18 +34,6 @@ RELATED = [
     "forgot login",
     "return policy",
 ]
-
-
-@pytest.fixture
-def db(tmp_path, kb_file, monkeypatch, capsys):
-    path = tmp_path / "kb.db"
-    assert run_cli(monkeypatch, capsys, "import", kb_file, "--db", path, "--model", "fake")[0] == 0
-    return path
-
-
-@pytest.fixture
-def qa(monkeypatch, capsys):
-    return lambda *args: run_cli(monkeypatch, capsys, *args)
 
 
 def review(path, dismissed: list[str], mapped: list[str]) -> None:

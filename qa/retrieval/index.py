@@ -345,6 +345,15 @@ class SearchIndex:
         mask = self._pos[key]
         return mask if len(mask) else None
 
+    def _lexical(self, query_text: str, drop_text: int | None) -> np.ndarray:
+        """Each entry's best BM25 score over its texts (text `drop_text` left out), or zeros."""
+        if self.lexical is None:
+            return np.zeros(self.n, dtype=np.float32)
+        lt = self.lexical.scores(query_text)
+        if drop_text is not None:
+            lt[drop_text] = 0.0
+        return np.maximum.reduceat(lt, self.starts).astype(np.float32)
+
     def score(
         self,
         qvecs: Mapping[str, np.ndarray],
@@ -363,12 +372,7 @@ class SearchIndex:
         (0 = score every text). `allowed` masks entries out (tags); `drop_text`/`drop_entry`
         hide one text or entry (self-calibration).
         """
-        lex = np.zeros(self.n, dtype=np.float32)
-        if self.lexical is not None:
-            lt = self.lexical.scores(query_text)
-            if drop_text is not None:
-                lt[drop_text] = 0.0
-            lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
+        lex = self._lexical(query_text, drop_text)
         dense = np.full(self.n, NEG, dtype=np.float32)
         lexw = np.zeros(self.n, dtype=np.float32)
         for route in self.routes(qlang):
@@ -428,14 +432,7 @@ class SearchIndex:
         positions, and for every encoder that serves the pair its exact z-scored dense score, and
         BM25's under "bm25" (what measuring the KB weighs against each other: selfmeasure.py)."""
         wanted = np.flatnonzero(np.array(self.entry_langs) == lang)
-        out: dict[str, np.ndarray] = {}
-        lex = np.zeros(self.n, dtype=np.float32)
-        if self.lexical is not None:
-            lt = self.lexical.scores(query_text)
-            if drop_text is not None:
-                lt[drop_text] = 0.0
-            lex = np.maximum.reduceat(lt, self.starts).astype(np.float32)
-        out["bm25"] = lex[wanted]
+        out: dict[str, np.ndarray] = {"bm25": self._lexical(query_text, drop_text)[wanted]}
         drop_at = -1
         if drop_text is not None:
             j = int(np.searchsorted(wanted, self.text_entry[drop_text]))
