@@ -175,3 +175,11 @@ def test_a_kb_without_alternates_calibrates_on_its_own_scale_with_a_confidence_m
     assert all(cal.confidence(np.array([t, 0.0])) == cal.confidence(np.array([t, 3.0])) for t in tops)
     assert cal.confidence(np.array([cal.center + 6 * cal.scale, 0.0])) > 0.8
     assert cal.confidence(np.array([cal.center - 2 * cal.scale, 0.0])) < 0.3
+
+
+def test_a_small_kb_with_alternates_keeps_the_default_mix():
+    entries = _synthetic(n_entries=8, per=6)  # 40 alternates: too few to measure, not too few to matter
+    index = _index(entries, [FakeEncoder(id="para"), SearchFake(id="search")])
+    choice = selfmeasure.choose(index, "en")
+    assert selfmeasure.FEW_ALTERNATES <= choice.n_examples < selfmeasure.MIN_EXAMPLES
+    assert choice.chosen.mix == index.default_mix("en", "en") and choice.source == "default (too few alternates)"

@@ -6,7 +6,8 @@ against the rest, and each candidate mix is scored on the same examples (one pas
 every signal's scores; the mixes are sums of those). The measurement pays for what a mix costs at
 question time: an encoder's milliseconds per question count against its gain (COST_PER_MS), and a
 mix replaces the default only when it beats it by more than the noise of the measurement (one
-standard error). A KB with too few alternates to measure keeps the default.
+standard error). A KB with too few alternates to measure (under MIN_EXAMPLES) keeps the default,
+and one with (almost) none leans on the encoder trained for search (`without_alternates`).
 
 bench/signal_lab.py shows how the choice made here compares, on every set in ../shared/data, with the
 mix that would have been best on the set's real questions.
@@ -24,6 +25,8 @@ from qa.retrieval.index import Mix, SearchIndex
 
 #: Held-out texts needed before a KB's own measurement is trusted over the default mix.
 MIN_EXAMPLES = 100
+#: Under this many, a KB has (almost) no alternates: its questions are its only phrasings.
+FEW_ALTERNATES = 30
 MAX_EXAMPLES = 1000
 #: Each example scores every text once per encoder: a big KB measures on fewer (100 at 300k texts).
 TEXT_SCORES_BUDGET = 30_000_000
@@ -130,7 +133,7 @@ def choose(index: SearchIndex, lang: str) -> Choice:
     default_mix = index.default_mix(lang, lang)
     gold, signals = held_out_signals(index, lang, min(MAX_EXAMPLES, TEXT_SCORES_BUDGET // max(len(index.texts), 1)))
     if len(gold) < MIN_EXAMPLES or not default_mix.parts:
-        mix = without_alternates(index, lang) or default_mix
+        mix = (without_alternates(index, lang) if len(gold) < FEW_ALTERNATES else None) or default_mix
         cost = sum(costs.get(e, 1.0) for e, _ in mix.parts)
         unmeasured = Measured(mix, None, None, cost)
         source = "no alternates: search model + BM25" if mix != default_mix else "default (too few alternates)"
