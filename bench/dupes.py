@@ -1,4 +1,4 @@
-"""How similar are texts of different entries? The measurement behind qa.problems.DEFAULT_THRESHOLDS.
+"""How similar are texts of different entries? The measurement behind qa.duplicates.DEFAULT_THRESHOLDS.
 
 For each set: import kb.jsonl into a fresh KB with the model, then per encoder signal print one
 JSON line with the distribution of each text's best similarity to a text of ANOTHER entry (in
@@ -22,10 +22,11 @@ import numpy as np
 
 from qa import indexing
 from qa.bot import Bot
+from qa.duplicates import near_duplicates
 from qa.encoders import registry
 from qa.kb.formats import read_file
 from qa.kb.store import KnowledgeBase
-from qa.problems import near_duplicates, nearest
+from qa.likeness import nearest
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CANDIDATES = (0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98, 0.99)
