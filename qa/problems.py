@@ -1,5 +1,5 @@
-"""Problems in a KB: conflicting answers of near-duplicate entries (qa.duplicates finds those)
-and the `qa check` report.
+"""Problems in a KB: conflicting answers of near-duplicate entries (qa.duplicates finds those),
+what an import brought in, and the `qa check` report.
 
 Pure functions over a SearchIndex (its stored text vectors) and entries: no encoder runs here,
 except through the `embed` callback `conflicts` is given for answer texts.
@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from qa.duplicates import DupePair, exact_duplicates, normalise_text, threshold_for
+from qa.duplicates import DupePair, dupes, exact_duplicates, normalise_text, threshold_for
 from qa.encoders.base import Encoder
 from qa.errors import EncoderError
 from qa.kb.entry import Entry
+from qa.retrieval.calibration import Calibration
 from qa.retrieval.index import SearchIndex
 from qa.selftest import SelfTest
 from qa.text import detect_lang
@@ -125,6 +126,40 @@ def encoder_embed(encoders: Iterable[Encoder]) -> Embed:
             return None
 
     return embed
+
+
+# ---- what an import brought in ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangedReport:
+    """The near-duplicates (and, of those, the conflicting answers) of the entries an import added
+    or changed, each compared with the whole KB; `checked` is how many entries that was."""
+
+    checked: int
+    pairs: list[DupePair]
+    conflicts: list[Conflict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "duplicates": [p.to_dict() for p in self.pairs],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+        }
+
+
+def check_changed(
+    index: SearchIndex,
+    calibration: Calibration,
+    changed: Iterable[str],
+    answers: Mapping[str, str],
+    embed: Embed | None = None,
+    threshold: float | None = None,
+) -> ChangedReport:
+    """Near-duplicates and conflicting answers of the entries `changed` (ids) against the KB in
+    `index`: only their texts are compared with the rest (qa.duplicates.dupes with `among`)."""
+    pos = {eid: i for i, eid in enumerate(index.entry_ids)}
+    among = sorted({pos[eid] for eid in changed if eid in pos})
+    pairs = dupes(index, threshold, calibration, among=among) if among else []
+    return ChangedReport(len(among), pairs, conflicts(pairs, answers, embed, threshold))
 
 
 # ---- the check report ----------------------------------------------------------------------------

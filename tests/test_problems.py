@@ -15,7 +15,7 @@ from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.likeness import nearest
-from qa.problems import conflicts, encoder_embed, jaccard, used_entries
+from qa.problems import check_changed, conflicts, encoder_embed, jaccard, used_entries
 from tests.conftest import ENTRIES, run_cli, shared_set
 
 #: A paraphrase of "how do I reset my password" (fake cosine .92) and a copy of an alternate of
@@ -148,6 +148,10 @@ def test_dupes_among_some_entries_equal_the_full_pass_restricted(fake):
         want = [p.to_dict() for p in full if p.a in ids or p.b in ids]
         assert [p.to_dict() for p in dupes(index, None, cal, among=among)] == want != []
     assert dupes(index, None, cal, among=[]) == []
+    report = check_changed(index, cal, ["red-robin", "no-such-id"], {e.id: e.answer for e in bot.kb.entries()})
+    assert report.checked == 1 and [(p.a, p.b) for p in report.pairs] == [("accept_reservations", "red-robin")]
+    assert [c.pair for c in report.conflicts] == report.pairs
+    assert report.to_dict()["duplicates"][0]["how"] == "same words"
 
 
 def test_conflicts_logic():
@@ -299,6 +303,31 @@ def test_red_robin_in_dupes_and_conflicts_commands(make_db, monkeypatch, capsys)
     assert code == 0 and "No, we never take reservations." in out and "same words" in out
 
 
+def test_import_reports_what_duplicates_the_kb(make_db, tmp_path, monkeypatch, capsys):
+    db = make_db(_copy(ENTRIES) + [RESERVATIONS])
+    src = _write(tmp_path / "more.jsonl", [RED_ROBIN, Entry("new", "do you sell gift cards", "Yes.", [], "en")])
+    before = KnowledgeBase(db).entries()
+    code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--dry-run")
+    assert code == 0, err
+    assert KnowledgeBase(db).entries() == before  # a dry run writes nothing
+    assert "Would change: 2 added" in out and "1 pairs of a new or changed entry" in out and "would come in" in out
+    assert "[red-robin] 'Does Red Robin take reservations?'" in out and "the answers differ" in out
+    assert f"After the import, review them with: qa dupes --db {db}" in out
+    code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["added"] == 2 and r["checked"] == 2
+    assert [(p["a"], p["b"], p["how"]) for p in r["duplicates"]] == [("accept_reservations", "red-robin", "same words")]
+    assert [(c["a"], c["b"]) for c in r["conflicts"]] == [("accept_reservations", "red-robin")]
+    # importing the same file again changes nothing, so there is nothing to check
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "2 unchanged" in out and "duplicate" not in out
+    # a changed entry is checked again; one that duplicates nothing says so
+    src = _write(tmp_path / "gift.jsonl", [Entry("new", "do you sell gift cards", "Online too.", [], "en")])
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "1 updated" in out and "No new or changed entry duplicates another (1 checked)." in out
+
+
 def test_help_has_examples(monkeypatch, capsys):
     for cmd in ("dupes", "merge", "conflicts", "check"):
         code, out, _ = _run(monkeypatch, capsys, cmd, "--help")
@@ -324,17 +353,26 @@ def test_clinc150_planted_duplicate_with_conflicting_answer(tmp_path, monkeypatc
     db = tmp_path / "kb.db"
     code, _, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
     assert code == 0, err
+    # issue 14: the name spelt apart, imported into the KB (MiniLM cosine .70, e5 .945)
+    more = _write(tmp_path / "more.jsonl", [Entry(RED_ROBIN.id, RED_ROBIN.question, RED_ROBIN.answer, [], "en")])
+    code, out, err = _run(monkeypatch, capsys, "import", str(more), "--db", str(db), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert ("accept_reservations", "red-robin") in {(p["a"], p["b"]) for p in report["duplicates"]}
+    assert ("accept_reservations", "red-robin") in {(c["a"], c["b"]) for c in report["conflicts"]}
     code, out, err = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--json", "--limit", "0")
     assert code == 0, err
     pairs = {(p["a"], p["b"]): p for p in json.loads(out)["pairs"]}
     assert ("accept_reservations", "planted") in pairs
     assert not pairs["accept_reservations", "planted"]["exact"]
-    assert len(pairs) <= 5  # the measured default flags few pairs of distinct intents
+    assert pairs["accept_reservations", "red-robin"]["how"] == "same words"
+    assert len(pairs) <= 6  # few pairs of distinct intents: "that is actually false" ~ "that is not false"
     code, out, err = _run(monkeypatch, capsys, "conflicts", "--db", str(db), "--json", "--limit", "0")
     assert code == 0, err
     found = {(c["a"], c["b"]): c for c in json.loads(out)["conflicts"]}
     assert ("accept_reservations", "planted") in found
     assert found["accept_reservations", "planted"]["b_answer"].startswith("We never")
+    assert found["accept_reservations", "red-robin"]["b_answer"] == RED_ROBIN.answer
 
 
 def test_merge_repoints_feedback_and_log(fake):
