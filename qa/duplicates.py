@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,16 +60,20 @@ def threshold_for(encoder: str | None, threshold: float | None = None) -> float:
 
 
 # ---- near-duplicates ----------------------------------------------------------------------------
-#: The spelling rule (beside the cosine): two texts of different entries whose character n-grams
+#: The spelling rule (beside the cosine): two texts of different entries whose character trigrams
 #: (case, width, punctuation, spacing and plural -s folded away: qa.likeness) have at least this
 #: cosine, that state the same numbers, and one of which the KB answers with the other's entry at
-#: ANSWERED_CONFIDENCE or more when its own entry is hidden. It finds what one encoder's cosine
-#: misses: "Does Red Robin take reservations?" ~ "does redrobin take reservations" is .70 with
-#: MiniLM. bench/dupes.py, with 30 planted variants across ../shared/data: n-grams >= .75 with
-#: confidence >= .8 find all 14 typo and reworded ones the folded key does not (.8 / .9: 13); on
-#: clinc150, banking77 and hwu64 (distinct intents) they add 1 pair to the cosine's 3
-#: ("what do i need to change my oil" ~ "do i need to change my oil"), on tianchi_covid_zh 3.
+#: ANSWERED_CONFIDENCE or more when its own entry is hidden. It finds typos one encoder's cosine
+#: misses ("how many calroies in this slice of pizza": MiniLM .87). bench/dupes.py plants 30
+#: variants in ../shared/data: all four reasons list 30 (the same text and the cosine: 24), 3 by
+#: spelling alone; between original entries, spelling adds 2 pairs on the seven sets of distinct
+#: entries ("what do i need to change my oil" ~ "do i need to change my oil") and 2 real rewordings
+#: on tianchi_covid_zh. At .7 it adds 3 more of distinct entries ("For what reason did my top-up
+#: fail?" ~ "... get cancelled?"); at .8 it misses "How can i cancle my order".
 SPELLING_SIMILARITY = 0.75
+#: At .7 spelling adds "鼻疽假单胞菌肺炎的治疗方法有哪些" ~ "铜绿假单胞菌..." (two bacteria), at .5
+#: seven more such pairs ("六个月的宝宝..." ~ "两个月的宝宝..."); at .9 it misses a planted typo and
+#: both real rewordings.
 ANSWERED_CONFIDENCE = 0.8
 #: Why a pair is listed, strongest first.
 REASONS = ("same text", "same words", "cosine", "spelling")
@@ -176,9 +180,11 @@ def near_duplicates(
     With `among` (entry indices), only their texts are compared with the rest."""
     route = _route(index)
     asked = _among(index, among)
+    langs = sorted(set(index.entry_langs))
+    primary = {index.encoder_for(a, b) for a in langs for b in langs}  # a helper compares no pair
     best: dict[tuple[int, int], tuple[int, int, int, int, float, str]] = {}
     for enc, sig in index.signals.items():
-        if len(sig.text_idx) < 2:
+        if len(sig.text_idx) < 2 or enc not in primary:
             continue
         owner = index.text_entry[sig.text_idx]
         floor = threshold_for(enc, threshold)
@@ -208,10 +214,12 @@ def spelling_duplicates(
     among: Iterable[int] | None = None,
     similarity: float = SPELLING_SIMILARITY,
     confidence: float = ANSWERED_CONFIDENCE,
+    skip: Container[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int, int, float, float]]:
     """(entry a, entry b, text a, text b, n-gram similarity, confidence) of the best text pair of
     each pair of entries the spelling rule finds (see SPELLING_SIMILARITY), a < b. Only the texts
-    of candidate pairs are asked against the KB. With `among`, only their texts are compared."""
+    of candidate pairs are asked against the KB, and none for the entry pairs in `skip` (found
+    already). With `among`, only their texts are compared."""
     asked = _among(index, among)
     rows, cols, sims = lexical_pairs(ngram_matrix(index.texts), similarity, index.text_entry, rows=asked)
     answers: dict[int, dict[int, float]] = {}
@@ -226,9 +234,11 @@ def spelling_duplicates(
         ea, eb = int(index.text_entry[ta]), int(index.text_entry[tb])
         if ea > eb:
             ea, eb, ta, tb = eb, ea, tb, ta
-        if (ea, eb) in best or _numbers(index.texts[ta]) != _numbers(index.texts[tb]):
+        if (ea, eb) in best or (ea, eb) in skip or _numbers(index.texts[ta]) != _numbers(index.texts[tb]):
             continue
-        c = max(conf(ta, eb), conf(tb, ea) if conf(ta, eb) < confidence else 0.0)
+        c = conf(ta, eb)
+        if c < confidence:  # the other way round: is the other text answered by this entry?
+            c = max(c, conf(tb, ea))
         if c >= confidence:
             best[(ea, eb)] = (ea, eb, ta, tb, s, c)
     return list(best.values())
@@ -258,11 +268,8 @@ def dupes(
             found[(ea, eb)] = DupePair(ids[ea], ids[eb], texts[ta], texts[tb], s, enc, False)
     if calibration is not None:
         route = _route(index)
-        for ea, eb, ta, tb, s, c in spelling_duplicates(index, calibration, among=among):
-            if (ea, eb) not in found:
-                found[(ea, eb)] = DupePair(
-                    ids[ea], ids[eb], texts[ta], texts[tb], s, route(ea, eb), False, "spelling", c
-                )
+        for ea, eb, ta, tb, s, c in spelling_duplicates(index, calibration, among=among, skip=found.keys()):
+            found[(ea, eb)] = DupePair(ids[ea], ids[eb], texts[ta], texts[tb], s, route(ea, eb), False, "spelling", c)
 
     def order(key: tuple[int, int]) -> tuple[float, int, tuple[int, int]]:
         return (-found[key].similarity, REASONS.index(found[key].how), key)

@@ -39,10 +39,10 @@ def test_fold_different(a, b):
     assert fold(a) != fold(b)
 
 
-def test_grams_are_bigrams_for_chinese_trigrams_otherwise():
+def test_grams_are_trigrams_with_the_ends_marked():
     assert grams("abc") == {"\x02ab", "abc", "bc\x03"}
-    assert grams("症状") == {"\x02症", "症状", "状\x03"}
-    assert grams("") == {"\x02\x03"}
+    assert grams("症状") == {"\x02症状", "症状\x03"}
+    assert grams("a") == {"\x02a\x03"} and grams("") == {"\x02\x03"}
 
 
 def _brute(texts, owner, floor, rows=None):

@@ -205,7 +205,11 @@ def test_dupes_command(make_db, monkeypatch, capsys):
     code, out, err = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--json")
     assert code == 0, err
     r = json.loads(out)
-    assert r["total"] == 2 and r["thresholds"] == {"fake": 0.9}
+    assert (
+        r["total"] == 2
+        and r["thresholds"] == {"fake": 0.9}
+        and r["spelling"] == {"similarity": 0.75, "confidence": 0.8}
+    )
     assert [(p["a"], p["b"], p["exact"]) for p in r["pairs"]] == [("hours", "hours2", True), ("pw", "pw2", False)]
     assert r["pairs"][1]["suggestion"] == "qa merge pw pw2"
     code, out, _ = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--limit", "1")

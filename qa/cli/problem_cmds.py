@@ -35,7 +35,10 @@ def _thresholds(index: Any, threshold: float | None) -> dict[str, float]:
 
 
 def _describe(thresholds: dict[str, float]) -> str:
-    return ", ".join(f"{enc} {t:.2f}" for enc, t in thresholds.items()) or "no encoder"
+    from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+
+    cosines = ", ".join(f"{enc} {t:.2f}" for enc, t in thresholds.items()) or "no encoder"
+    return f"{cosines}; spelling {SPELLING_SIMILARITY:.2f} answered at {ANSWERED_CONFIDENCE:.0%}"
 
 
 def reason(p: Any) -> str:
@@ -84,7 +87,12 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
     shown = pairs[: limit or None]
     thresholds = _thresholds(bot.index, threshold)
     if as_json:
-        print_json({"thresholds": thresholds, "total": len(pairs), "pairs": [p.to_dict() for p in shown]})
+        from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+
+        spelling = {"similarity": SPELLING_SIMILARITY, "confidence": ANSWERED_CONFIDENCE}
+        print_json(
+            {"thresholds": thresholds, "spelling": spelling, "total": len(pairs), "pairs": [p.to_dict() for p in shown]}
+        )
         return
     if not pairs:
         click.echo(f"No near-duplicate entries (threshold: {_describe(thresholds)}).")
