@@ -314,7 +314,8 @@ def test_import_reports_what_duplicates_the_kb(make_db, tmp_path, monkeypatch, c
     code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--dry-run")
     assert code == 0, err
     assert KnowledgeBase(db).entries() == before  # a dry run writes nothing
-    assert "Would change: 2 added" in out and "1 pairs of a new or changed entry" in out and "would come in" in out
+    assert "Would change: 2 added" in out
+    assert "The import would bring in 1 pair of a new or changed entry and another" in out
     assert "[red-robin] 'Does Red Robin take reservations?'" in out and "the answers differ" in out
     assert f"After the import, review them with: qa dupes --db {db}" in out
     code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--json")
@@ -325,11 +326,26 @@ def test_import_reports_what_duplicates_the_kb(make_db, tmp_path, monkeypatch, c
     assert [(c["a"], c["b"]) for c in r["conflicts"]] == [("accept_reservations", "red-robin")]
     # importing the same file again changes nothing, so there is nothing to check
     code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
-    assert code == 0 and "2 unchanged" in out and "duplicate" not in out
+    assert code == 0 and "2 unchanged" in out and "Duplicates" not in out and "checked" not in out
+    # the text report: at most REPORT_PAIRS pairs, then a count
+    monkeypatch.setattr("qa.cli.kb_cmds.REPORT_PAIRS", 0)
+    src = _write(tmp_path / "again.jsonl", [Entry("rr2", "does red-robin take reservation", "Maybe.", [], "en")])
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "Duplicates: 2 pairs of a new or changed entry" in out and "... and 2 more" in out
+    assert f"Review them with: qa dupes --db {db} and qa conflicts --db {db}" in out
     # a changed entry is checked again; one that duplicates nothing says so
     src = _write(tmp_path / "gift.jsonl", [Entry("new", "do you sell gift cards", "Online too.", [], "en")])
     code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
     assert code == 0 and "1 updated" in out and "No new or changed entry duplicates another (1 checked)." in out
+
+
+def test_import_dry_run_into_a_file_that_is_no_kb(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "notes.db"
+    bad.write_bytes(b"not a database at all" * 100)
+    src = _write(tmp_path / "one.jsonl", [RED_ROBIN])
+    code, _, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(bad), "--dry-run", "--model", "fake")
+    assert code == 4 and "not a usable SQLite file" in err
+    assert bad.read_bytes() == b"not a database at all" * 100
 
 
 def test_help_has_examples(monkeypatch, capsys):

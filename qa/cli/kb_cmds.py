@@ -7,12 +7,17 @@ import shlex
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from qa.cli.common import db_option, json_option, print_json, progress_factory, resolve_db, write_db_option
 from qa.kb.formats import FORMATS
+
+if TYPE_CHECKING:
+    from qa.kb.entry import Entry
+    from qa.kb.store import KnowledgeBase
+    from qa.problems import ChangedReport
 
 
 @click.command(name="import")
@@ -21,7 +26,7 @@ from qa.kb.formats import FORMATS
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the extension).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk.")
 @click.option("--replace", is_flag=True, help="Replace the whole KB: entries not in FILE are removed.")
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Show what would change and what it would duplicate; write nothing.")
 @click.option("--model", help="Encoder(s) for a new KB (default: auto). See: qa models")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @json_option
@@ -80,7 +85,7 @@ REPORT_PAIRS = 10
 
 
 @contextlib.contextmanager
-def _scratch_copy(path: Path) -> Iterator[Any]:
+def _scratch_copy(path: Path) -> Iterator[KnowledgeBase]:
     """A writable copy of the KB at `path` (an empty KB if there is none) in a temporary folder."""
     from qa.kb.store import KnowledgeBase
 
@@ -99,7 +104,9 @@ def _scratch_copy(path: Path) -> Iterator[Any]:
             kb.close()
 
 
-def _import_into(kb: Any, entries: list[Any], replace: bool, model: str | None, quiet: bool) -> tuple[dict, Any]:
+def _import_into(
+    kb: KnowledgeBase, entries: list[Entry], replace: bool, model: str | None, quiet: bool
+) -> tuple[dict[str, int], ChangedReport]:
     """Embed, then write entries, vectors and calibration in one transaction; then compare the
     entries that changed with the KB. Returns the counts and that report (qa.problems.ChangedReport)."""
     from qa import indexing
@@ -126,7 +133,7 @@ def _import_into(kb: Any, entries: list[Any], replace: bool, model: str | None, 
     return counts, report
 
 
-def _echo_changed(report: Any, path: Path, dry_run: bool) -> None:
+def _echo_changed(report: ChangedReport, path: Path, dry_run: bool) -> None:
     from qa.cli.problem_cmds import pair_lines
 
     if not report.checked:
@@ -135,9 +142,10 @@ def _echo_changed(report: Any, path: Path, dry_run: bool) -> None:
         click.echo(f"No new or changed entry duplicates another ({report.checked} checked).")
         return
     differ = {(c.pair.a, c.pair.b) for c in report.conflicts}
+    n = len(report.pairs)
     click.echo(
-        f"{len(report.pairs)} pairs of a new or changed entry and one that duplicates it"
-        f"{' would come in' if dry_run else ''} ({len(differ)} answer differently):"
+        f"{'The import would bring in' if dry_run else 'Duplicates:'} {n} pair{'s' * (n != 1)} of a new or "
+        f"changed entry and another that asks the same ({len(differ)} with different answers):"
     )
     for p in report.pairs[:REPORT_PAIRS]:
         lines = pair_lines(p)
