@@ -71,7 +71,7 @@ def add_entry(
 def merge_preview(keep: Entry, gone: Entry) -> list[str]:
     """The texts of `gone` that merging it into `keep` adds as alternates: its question and
     alternates, less those `keep` already has (compared with case, punctuation and spacing folded)."""
-    from qa.problems import normalise_text
+    from qa.duplicates import normalise_text
 
     seen = {normalise_text(t) for t in keep.texts()}
     added = []

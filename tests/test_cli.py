@@ -138,7 +138,17 @@ def test_import_jsonl_reports_counts(tmp_path, kb_file, qa):
 def test_import_json_output(tmp_path, kb_file, qa):
     r = qa("import", kb_file, "--db", tmp_path / "kb.db", "--model", "fake", "--json")
     assert r.code == 0, r.err
-    assert r.json == {"dry_run": False, "added": 6, "updated": 0, "unchanged": 0, "removed": 0, "entries": 6}
+    assert r.json == {
+        "dry_run": False,
+        "added": 6,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+        "entries": 6,
+        "checked": 6,
+        "duplicates": [],
+        "conflicts": [],
+    }
 
 
 def test_reimport_same_file_changes_nothing(db, kb_file, qa):
@@ -166,7 +176,15 @@ def test_dry_run_reports_and_writes_nothing(db, tmp_path, qa):
     before = snapshot(db)
     r = qa("import", write_jsonl(tmp_path / "v2.jsonl", recs), "--db", db, "--dry-run", "--replace", "--json")
     assert r.code == 0, r.err
-    assert r.json == {"dry_run": True, "added": 1, "updated": 1, "unchanged": 2, "removed": 3, "entries": 6}
+    assert {k: r.json[k] for k in ("dry_run", "added", "updated", "unchanged", "removed", "entries", "checked")} == {
+        "dry_run": True,
+        "added": 1,
+        "updated": 1,
+        "unchanged": 2,
+        "removed": 3,
+        "entries": 6,
+        "checked": 2,
+    }
     text = qa("import", tmp_path / "v2.jsonl", "--db", db, "--dry-run")
     assert text.code == 0 and text.out.startswith("Would change: 1 added, 1 updated, 2 unchanged")
     assert snapshot(db) == before
@@ -174,7 +192,7 @@ def test_dry_run_reports_and_writes_nothing(db, tmp_path, qa):
 
 def test_dry_run_into_new_path_creates_no_file(tmp_path, kb_file, qa):
     path = tmp_path / "new.db"
-    r = qa("import", kb_file, "--db", path, "--dry-run")
+    r = qa("import", kb_file, "--db", path, "--dry-run", "--model", "fake")
     assert r.code == 0, r.err
     assert "6 added" in r.out
     assert not path.exists()

@@ -10,16 +10,30 @@ import pytest
 
 from qa.bot import Bot
 from qa.curate import merge
+from qa.duplicates import DupePair, dupes, normalise_text, spelling_duplicates
 from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
-from qa.problems import DupePair, conflicts, dupes, jaccard, nearest, normalise_text, used_entries
+from qa.likeness import nearest
+from qa.problems import check_changed, conflicts, encoder_embed, jaccard, used_entries
 from tests.conftest import ENTRIES, run_cli, shared_set
 
 #: A paraphrase of "how do I reset my password" (fake cosine .92) and a copy of an alternate of
 #: "hours" ("opening times") that only differs in case and punctuation.
 PARAPHRASE = Entry("pw2", "how do I reset my own password", "Ask your admin to reset it.", [], "en")
 EXACT = Entry("hours2", "Opening times!", "We are open 9 to 5, Monday to Friday.", [], "en")
+#: Issue 14: a name spelt apart, in an entry that answers the other way. No encoder puts the two
+#: texts at its cosine threshold (MiniLM .70), but their words are the same.
+RESERVATIONS = Entry(
+    "accept_reservations",
+    "can i make a reservation for redrobin",
+    "Yes, we take reservations",
+    ["does redrobin take reservations", "are reservations taken at redrobin", "will qdoba take reservations"],
+    "en",
+)
+RED_ROBIN = Entry("red-robin", "Does Red Robin take reservations?", "No, we never take reservations.", [], "en")
+#: A typo of the "refund" alternate "return an item for a refund" (character n-grams .82).
+TYPO = Entry("refund-typo", "return an item for a refnud", "Refunds take 30 days.", [], "en")
 
 
 def _run(monkeypatch, capsys, *args, stdin=None):
@@ -54,7 +68,7 @@ class TTY(io.StringIO):
 
 # ---- the logic -------------------------------------------------------------------------------
 def test_nearest_in_blocks_equals_the_full_matrix(monkeypatch):
-    import qa.problems
+    import qa.likeness
 
     rng = np.random.default_rng(1)
     v = rng.normal(size=(50, 8)).astype(np.float32)
@@ -63,7 +77,7 @@ def test_nearest_in_blocks_equals_the_full_matrix(monkeypatch):
     full = v @ v.T
     full[owner[:, None] == owner[None, :]] = -np.inf
     want = np.sort(full, axis=1)[:, ::-1][:, :3]
-    monkeypatch.setattr(qa.problems, "BLOCK_CELLS", 7 * 50)  # 7 rows at a time
+    monkeypatch.setattr(qa.likeness, "BLOCK_CELLS", 7 * 50)  # 7 rows at a time
     idx, sim = nearest(v, owner, k=3, block_rows=2048)
     np.testing.assert_allclose(sim, want, rtol=1e-5)
     assert (owner[idx] != owner[:, None]).all()
@@ -95,6 +109,49 @@ def test_dupes_finds_paraphrase_and_exact_duplicate_only(fake):
     # a lower threshold finds more; the exact one is kept whatever the threshold
     assert len(dupes(bot.index, 0.4)) > 2
     assert [(p.a, p.b) for p in dupes(bot.index, 0.99)] == [("hours", "hours2")]
+
+
+def test_red_robin_is_the_same_words_and_a_conflict(fake):
+    bot = Bot.from_entries(_copy(ENTRIES) + [RESERVATIONS, RED_ROBIN], encoders=[fake])
+    for cal in (None, bot.calibration):  # needs neither vectors nor the calibration
+        (p,) = dupes(bot.index, 0.99, cal)
+        assert (p.a, p.b, p.how, p.similarity, p.exact) == ("accept_reservations", "red-robin", "same words", 1, False)
+        assert p.a_text == "does redrobin take reservations"
+        assert p.suggestion == "qa merge accept_reservations red-robin"
+    answers = {e.id: e.answer for e in bot.kb.entries()}
+    (c,) = conflicts(dupes(bot.index), answers, encoder_embed([fake]))
+    assert c.b_answer == RED_ROBIN.answer and c.measure == "cosine"
+
+
+def test_spelling_rule_needs_the_calibrated_answer_and_the_same_numbers(fake):
+    bot = Bot.from_entries(_copy(ENTRIES) + [TYPO], encoders=[fake])
+    assert dupes(bot.index, 0.99) == []  # no cosine at .99, and no calibration given
+    (p,) = dupes(bot.index, 0.99, bot.calibration)
+    assert (p.a, p.b, p.how) == ("refund", "refund-typo", "spelling")
+    assert p.a_text == "return an item for a refund" and 0.75 <= p.similarity < 0.9 and p.confidence >= 0.8
+    assert p.to_dict()["how"] == "spelling" and p.to_dict()["confidence"] == round(p.confidence, 4)
+    # n-grams alone are not enough: with the bar for the answer above any confidence, nothing
+    assert spelling_duplicates(bot.index, bot.calibration, confidence=1.01) == []
+    # nor are two texts that differ in a number
+    numbers = [Entry("a", "is the shop open on 1 may", "Yes."), Entry("b", "is the shop open on 2 may", "No.")]
+    bot = Bot.from_entries(numbers + _copy(ENTRIES), encoders=[fake])
+    assert spelling_duplicates(bot.index, bot.calibration) == []
+
+
+def test_dupes_among_some_entries_equal_the_full_pass_restricted(fake):
+    bot = Bot.from_entries(_copy(ENTRIES) + [PARAPHRASE, EXACT, RESERVATIONS, RED_ROBIN, TYPO], encoders=[fake])
+    index, cal = bot.index, bot.calibration
+    full = dupes(index, None, cal)
+    assert {p.how for p in full} == {"same text", "same words", "cosine", "spelling"}
+    for ids in (["red-robin"], ["pw2", "refund"], ["hours2", "refund-typo", "accept_reservations"]):
+        among = [index.entry_ids.index(i) for i in ids]
+        want = [p.to_dict() for p in full if p.a in ids or p.b in ids]
+        assert [p.to_dict() for p in dupes(index, None, cal, among=among)] == want != []
+    assert dupes(index, None, cal, among=[]) == []
+    report = check_changed(index, cal, ["red-robin", "no-such-id"], {e.id: e.answer for e in bot.kb.entries()})
+    assert report.checked == 1 and [(p.a, p.b) for p in report.pairs] == [("accept_reservations", "red-robin")]
+    assert [c.pair for c in report.conflicts] == report.pairs
+    assert report.to_dict()["duplicates"][0]["how"] == "same words"
 
 
 def test_conflicts_logic():
@@ -148,7 +205,11 @@ def test_dupes_command(make_db, monkeypatch, capsys):
     code, out, err = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--json")
     assert code == 0, err
     r = json.loads(out)
-    assert r["total"] == 2 and r["thresholds"] == {"fake": 0.9}
+    assert (
+        r["total"] == 2
+        and r["thresholds"] == {"fake": 0.9}
+        and r["spelling"] == {"similarity": 0.75, "confidence": 0.8}
+    )
     assert [(p["a"], p["b"], p["exact"]) for p in r["pairs"]] == [("hours", "hours2", True), ("pw", "pw2", False)]
     assert r["pairs"][1]["suggestion"] == "qa merge pw pw2"
     code, out, _ = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--limit", "1")
@@ -228,6 +289,65 @@ def test_check_command(make_db, monkeypatch, capsys):
     assert code == 1 and "error    entries with an empty answer: 1" in out and "[empty]" in out
 
 
+def test_red_robin_in_dupes_and_conflicts_commands(make_db, monkeypatch, capsys):
+    db = make_db(_copy(ENTRIES) + [RESERVATIONS, RED_ROBIN, TYPO])
+    code, out, err = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--json")
+    assert code == 0, err
+    pairs = {(p["a"], p["b"]): p for p in json.loads(out)["pairs"]}
+    assert pairs["accept_reservations", "red-robin"]["how"] == "same words"
+    assert pairs["refund", "refund-typo"]["how"] in {"cosine", "spelling"}
+    code, out, _ = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--threshold", "0.99")
+    assert code == 0 and "same words; to merge: qa merge accept_reservations red-robin" in out
+    assert "spelling 0.82, one answers the other at" in out
+    code, out, err = _run(monkeypatch, capsys, "conflicts", "--db", str(db), "--json")
+    assert code == 0, err
+    found = {(c["a"], c["b"]): c for c in json.loads(out)["conflicts"]}
+    assert found["accept_reservations", "red-robin"]["b_answer"] == "No, we never take reservations."
+    code, out, _ = _run(monkeypatch, capsys, "conflicts", "--db", str(db))
+    assert code == 0 and "No, we never take reservations." in out and "same words" in out
+
+
+def test_import_reports_what_duplicates_the_kb(make_db, tmp_path, monkeypatch, capsys):
+    db = make_db(_copy(ENTRIES) + [RESERVATIONS])
+    src = _write(tmp_path / "more.jsonl", [RED_ROBIN, Entry("new", "do you sell gift cards", "Yes.", [], "en")])
+    before = KnowledgeBase(db).entries()
+    code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--dry-run")
+    assert code == 0, err
+    assert KnowledgeBase(db).entries() == before  # a dry run writes nothing
+    assert "Would change: 2 added" in out
+    assert "The import would bring in 1 pair of a new or changed entry and another" in out
+    assert "[red-robin] 'Does Red Robin take reservations?'" in out and "the answers differ" in out
+    assert f"After the import, review them with: qa dupes --db {db}" in out
+    code, out, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db), "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["added"] == 2 and r["checked"] == 2
+    assert [(p["a"], p["b"], p["how"]) for p in r["duplicates"]] == [("accept_reservations", "red-robin", "same words")]
+    assert [(c["a"], c["b"]) for c in r["conflicts"]] == [("accept_reservations", "red-robin")]
+    # importing the same file again changes nothing, so there is nothing to check
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "2 unchanged" in out and "Duplicates" not in out and "checked" not in out
+    # the text report: at most REPORT_PAIRS pairs, then a count
+    monkeypatch.setattr("qa.cli.kb_cmds.REPORT_PAIRS", 0)
+    src = _write(tmp_path / "again.jsonl", [Entry("rr2", "does red-robin take reservation", "Maybe.", [], "en")])
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "Duplicates: 2 pairs of a new or changed entry" in out and "... and 2 more" in out
+    assert f"Review them with: qa dupes --db {db} and qa conflicts --db {db}" in out
+    # a changed entry is checked again; one that duplicates nothing says so
+    src = _write(tmp_path / "gift.jsonl", [Entry("new", "do you sell gift cards", "Online too.", [], "en")])
+    code, out, _ = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
+    assert code == 0 and "1 updated" in out and "No new or changed entry duplicates another (1 checked)." in out
+
+
+def test_import_dry_run_into_a_file_that_is_no_kb(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "notes.db"
+    bad.write_bytes(b"not a database at all" * 100)
+    src = _write(tmp_path / "one.jsonl", [RED_ROBIN])
+    code, _, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(bad), "--dry-run", "--model", "fake")
+    assert code == 4 and "not a usable SQLite file" in err
+    assert bad.read_bytes() == b"not a database at all" * 100
+
+
 def test_help_has_examples(monkeypatch, capsys):
     for cmd in ("dupes", "merge", "conflicts", "check"):
         code, out, _ = _run(monkeypatch, capsys, cmd, "--help")
@@ -253,17 +373,26 @@ def test_clinc150_planted_duplicate_with_conflicting_answer(tmp_path, monkeypatc
     db = tmp_path / "kb.db"
     code, _, err = _run(monkeypatch, capsys, "import", str(src), "--db", str(db))
     assert code == 0, err
+    # issue 14: the name spelt apart, imported into the KB (MiniLM cosine .70, e5 .945)
+    more = _write(tmp_path / "more.jsonl", [Entry(RED_ROBIN.id, RED_ROBIN.question, RED_ROBIN.answer, [], "en")])
+    code, out, err = _run(monkeypatch, capsys, "import", str(more), "--db", str(db), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert ("accept_reservations", "red-robin") in {(p["a"], p["b"]) for p in report["duplicates"]}
+    assert ("accept_reservations", "red-robin") in {(c["a"], c["b"]) for c in report["conflicts"]}
     code, out, err = _run(monkeypatch, capsys, "dupes", "--db", str(db), "--json", "--limit", "0")
     assert code == 0, err
     pairs = {(p["a"], p["b"]): p for p in json.loads(out)["pairs"]}
     assert ("accept_reservations", "planted") in pairs
     assert not pairs["accept_reservations", "planted"]["exact"]
-    assert len(pairs) <= 5  # the measured default flags few pairs of distinct intents
+    assert pairs["accept_reservations", "red-robin"]["how"] == "same words"
+    assert len(pairs) <= 6  # few pairs of distinct intents: "that is actually false" ~ "that is not false"
     code, out, err = _run(monkeypatch, capsys, "conflicts", "--db", str(db), "--json", "--limit", "0")
     assert code == 0, err
     found = {(c["a"], c["b"]): c for c in json.loads(out)["conflicts"]}
     assert ("accept_reservations", "planted") in found
     assert found["accept_reservations", "planted"]["b_answer"].startswith("We never")
+    assert found["accept_reservations", "red-robin"]["b_answer"] == RED_ROBIN.answer
 
 
 def test_merge_repoints_feedback_and_log(fake):

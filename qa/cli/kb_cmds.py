@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from qa.cli.common import db_option, json_option, print_json, progress_factory, resolve_db, write_db_option
 from qa.kb.formats import FORMATS
+
+if TYPE_CHECKING:
+    from qa.kb.entry import Entry
+    from qa.kb.store import KnowledgeBase
+    from qa.problems import ChangedReport
 
 
 @click.command(name="import")
@@ -16,7 +28,7 @@ from qa.kb.formats import FORMATS
     "--encoding", default="utf-8", show_default=True, help="Text encoding of FILE, e.g. latin-1, gbk (not for xlsx)."
 )
 @click.option("--replace", is_flag=True, help="Replace the whole KB: entries not in FILE are removed.")
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Show what would change and what it would duplicate; write nothing.")
 @click.option("--model", help="Encoder(s) for a new KB (default: auto). See: qa models")
 @click.option("--silent", is_flag=True, help="No progress bar.")
 @json_option
@@ -35,7 +47,10 @@ def import_(
     QnA TSV export with --format azure; - for stdin), then embed them.
 
     Entries are matched by id: new ones are added, changed ones updated. All or nothing: a bad
-    line stops the import with its line number and nothing is written; so does Ctrl-C.
+    line stops the import with its line number and nothing is written; so does Ctrl-C. It ends
+    with the new or changed entries that duplicate another entry (as qa dupes would list them),
+    and which of those answer differently (qa conflicts). --dry-run imports into a scratch copy
+    of the KB, so it embeds the changed texts too, and leaves the KB as it is.
 
     Limits, the same in every format: an answer (or an id, a tag) may hold up to 1 MiB of UTF-8
     (1,048,576 bytes); a question or an alternate up to 1,000 characters, as qa ask reads them.
@@ -46,58 +61,110 @@ def import_(
       qa import faq.csv --db faq.db --replace --dry-run
       qa import faq.xlsx --db faq.db          # the first sheet, with CSV's columns
     """
-    from qa import indexing
-    from qa.bot import Bot
-    from qa.encoders import registry
     from qa.kb.formats import read_file
     from qa.kb.store import KnowledgeBase
 
     path = resolve_db(db, bundled_ok=False)
     entries = read_file(file, fmt, encoding)
+    quiet = silent or as_json
     if dry_run:
-        kb = KnowledgeBase(path, readonly=True) if path.exists() else None
-        counts = _diff(kb, entries, replace)
+        with _scratch_copy(path) as kb:
+            total = kb.count()
+            counts, report = _import_into(kb, entries, replace, model, quiet)
     else:
         kb = KnowledgeBase(path)
-        ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
-        encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])
-        ids = [e.id for e in encoders]
-        indexing.check_model(kb, ids)
-        # Embed first, then write entries, vectors and calibration in one transaction: an error or
-        # Ctrl-C at any point leaves the KB as it was.
-        vectors = indexing.embed_entries(
-            kb, encoders, entries, progress=progress_factory("Embedding", silent or as_json)
-        )
-        with kb.atomic():
-            counts = kb.upsert(entries, replace=replace)
-            for model_id, hashes, matrix in vectors:
-                kb.store_vectors(model_id, hashes, matrix)
-            indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None)
-            Bot(kb, encoders)  # loads the index and refits the calibration if the KB changed enough
+        counts, report = _import_into(kb, entries, replace, model, quiet)
+        total = kb.count()
     if as_json:
-        print_json({"dry_run": dry_run, **counts, "entries": kb.count() if kb else 0})
-    else:
-        verb = "Would change" if dry_run else "Imported"
-        total = kb.count() if kb else 0
-        click.echo(
-            f"{verb}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-            f"{counts['removed']} removed. The KB has {total} entries{' now' if dry_run else ''}."
-        )
+        print_json({"dry_run": dry_run, **counts, "entries": total, **report.to_dict()})
+        return
+    verb = "Would change" if dry_run else "Imported"
+    click.echo(
+        f"{verb}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['removed']} removed. The KB has {total} entries{' now' if dry_run else ''}."
+    )
+    _echo_changed(report, path, dry_run)
 
 
-def _diff(kb, entries, replace):  # noqa: ANN001, ANN202
-    old = {e.id: e for e in kb.entries()} if kb else {}
-    counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
-    for e in entries:
-        if e.id not in old:
-            counts["added"] += 1
-        elif old[e.id].content() == e.content():
-            counts["unchanged"] += 1
-        else:
-            counts["updated"] += 1
-    if replace:
-        counts["removed"] = len(set(old) - {e.id for e in entries})
-    return counts
+#: Pairs the end-of-import report prints (qa dupes lists them all).
+REPORT_PAIRS = 10
+
+
+@contextlib.contextmanager
+def _scratch_copy(path: Path) -> Iterator[KnowledgeBase]:
+    """A writable copy of the KB at `path` (an empty KB if there is none) in a temporary folder."""
+    from qa.kb.store import KnowledgeBase
+
+    with tempfile.TemporaryDirectory(prefix="qa-dry-run-") as tmp:
+        copy = Path(tmp) / "kb.db"
+        if path.exists():
+            source = KnowledgeBase(path, readonly=True)
+            try:
+                source.copy_to(copy)
+            finally:
+                source.close()
+        kb = KnowledgeBase(copy)
+        try:
+            yield kb
+        finally:
+            kb.close()
+
+
+def _import_into(
+    kb: KnowledgeBase, entries: list[Entry], replace: bool, model: str | None, quiet: bool
+) -> tuple[dict[str, int], ChangedReport]:
+    """Embed, then write entries, vectors and calibration in one transaction; then compare the
+    entries that changed with the KB. Returns the counts and that report (qa.problems.ChangedReport)."""
+    from qa import indexing
+    from qa.bot import Bot
+    from qa.encoders import registry
+    from qa.problems import check_changed, encoder_embed
+
+    ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
+    encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])
+    indexing.check_model(kb, [e.id for e in encoders])
+    # Embed first, then write entries, vectors and calibration in one transaction: an error or
+    # Ctrl-C at any point leaves the KB as it was.
+    vectors = indexing.embed_entries(kb, encoders, entries, progress=progress_factory("Embedding", quiet))
+    before = {e.id: e.content() for e in kb.entries([e.id for e in entries])} if entries else {}
+    with kb.atomic():
+        counts = kb.upsert(entries, replace=replace)
+        for model_id, hashes, matrix in vectors:
+            kb.store_vectors(model_id, hashes, matrix)
+        indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None)
+        bot = Bot(kb, encoders)  # loads the index and refits the calibration if the KB changed enough
+    changed = list(dict.fromkeys(e.id for e in entries if before.get(e.id) != e.content()))
+    answers = {e.id: e.answer for e in kb.entries()}
+    report = check_changed(bot.index, bot.calibration, changed, answers, encoder_embed(encoders))
+    return counts, report
+
+
+def _echo_changed(report: ChangedReport, path: Path, dry_run: bool) -> None:
+    from qa.cli.problem_cmds import pair_lines
+
+    if not report.checked:
+        return
+    if not report.pairs:
+        click.echo(f"No new or changed entry duplicates another ({report.checked} checked).")
+        return
+    differ = {(c.pair.a, c.pair.b) for c in report.conflicts}
+    n = len(report.pairs)
+    click.echo(
+        f"{'The import would bring in' if dry_run else 'Duplicates:'} {n} pair{'s' * (n != 1)} of a new or "
+        f"changed entry and another that asks the same ({len(differ)} with different answers):"
+    )
+    for p in report.pairs[:REPORT_PAIRS]:
+        lines = pair_lines(p)
+        if (p.a, p.b) in differ:
+            lines[2] = lines[2].replace("; to merge", "; the answers differ; to merge")
+        click.echo("\n".join(lines))
+    if len(report.pairs) > REPORT_PAIRS:
+        click.echo(f"  ... and {len(report.pairs) - REPORT_PAIRS} more")
+    where = f" --db {shlex.quote(str(path))}"
+    click.echo(
+        f"{'After the import, r' if dry_run else 'R'}eview them with: qa dupes{where} and qa conflicts{where}; "
+        "keep one of two entries with: qa merge KEEP REMOVE"
+    )
 
 
 @click.command()

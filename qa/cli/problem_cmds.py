@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
-from qa.errors import EncoderError, InputError
+from qa.errors import InputError
 
 
 def _threshold_option(f: Any) -> Any:
@@ -29,21 +29,32 @@ def _check_threshold(threshold: float | None) -> None:
 
 
 def _thresholds(index: Any, threshold: float | None) -> dict[str, float]:
-    from qa.problems import threshold_for
+    from qa.duplicates import threshold_for
 
     return {enc: threshold_for(enc, threshold) for enc in index.signals}
 
 
 def _describe(thresholds: dict[str, float]) -> str:
-    return ", ".join(f"{enc} {t:.2f}" for enc, t in thresholds.items()) or "no encoder"
+    from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+
+    cosines = ", ".join(f"{enc} {t:.2f}" for enc, t in thresholds.items()) or "no encoder"
+    return f"{cosines}; spelling {SPELLING_SIMILARITY:.2f} answered at {ANSWERED_CONFIDENCE:.0%}"
 
 
-def _pair_lines(p: Any) -> list[str]:
-    how = "same text" if p.exact else f"cosine {p.similarity:.3f}"
+def reason(p: Any) -> str:
+    """Why a pair is listed, in words: "same text", "cosine 0.953", "spelling 0.87, answered at 94%"."""
+    if p.how == "cosine":
+        return f"cosine {p.similarity:.3f} ({p.encoder})"
+    if p.how == "spelling":
+        return f"spelling {p.similarity:.2f}, one answers the other at {p.confidence:.0%}"
+    return str(p.how)
+
+
+def pair_lines(p: Any) -> list[str]:
     return [
         f"  {p.similarity:.3f}  [{p.a}] {p.a_text!r}",
         f"      ~  [{p.b}] {p.b_text!r}",
-        f"         {how}; to merge: {p.suggestion}",
+        f"         {reason(p)}; to merge: {p.suggestion}",
     ]
 
 
@@ -55,9 +66,12 @@ def _pair_lines(p: Any) -> list[str]:
 def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) -> None:
     """List pairs of entries whose questions or alternates are near-duplicates, most similar first.
 
-    Texts are compared by their stored vectors (the encoder that serves both entries'
-    languages); the same text in two entries (ignoring case and punctuation) is always listed,
-    at similarity 1.0. Each pair comes with the command that merges it.
+    A pair is listed for the same text (ignoring case, width and punctuation) or the same words
+    (ignoring spacing and plural -s too: "Red Robin" / "redrobin"), both at 1.0; for stored
+    vectors at the cosine threshold of the encoder that serves both entries' languages; or for
+    spelling: near-identical characters (a typo, a name spelt apart) where the KB, with one entry
+    hidden, answers its text with the other entry confidently. Each pair comes with the command
+    that merges it.
 
     \b
     Example:
@@ -65,22 +79,27 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
       qa dupes --db faq.db --threshold 0.85 --limit 0 --json
     """
     from qa.cli.ask_cmds import open_bot
-    from qa.problems import dupes as find_dupes
+    from qa.duplicates import dupes as find_dupes
 
     _check_threshold(threshold)
     bot = open_bot(db)
-    pairs = find_dupes(bot.index, threshold)
+    pairs = find_dupes(bot.index, threshold, bot.calibration)
     shown = pairs[: limit or None]
     thresholds = _thresholds(bot.index, threshold)
     if as_json:
-        print_json({"thresholds": thresholds, "total": len(pairs), "pairs": [p.to_dict() for p in shown]})
+        from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+
+        spelling = {"similarity": SPELLING_SIMILARITY, "confidence": ANSWERED_CONFIDENCE}
+        print_json(
+            {"thresholds": thresholds, "spelling": spelling, "total": len(pairs), "pairs": [p.to_dict() for p in shown]}
+        )
         return
     if not pairs:
         click.echo(f"No near-duplicate entries (threshold: {_describe(thresholds)}).")
         return
     click.echo(f"{len(pairs)} pairs of entries with near-duplicate texts (threshold: {_describe(thresholds)}):")
     for p in shown:
-        click.echo("\n".join(_pair_lines(p)))
+        click.echo("\n".join(pair_lines(p)))
     if len(pairs) > len(shown):
         click.echo(f"  ... and {len(pairs) - len(shown)} more (--limit 0 lists all)")
 
@@ -150,24 +169,15 @@ def conflicts(db: str | None, threshold: float | None, limit: int, as_json: bool
       qa conflicts --db faq.db --json
     """
     from qa.cli.ask_cmds import open_bot
+    from qa.duplicates import dupes as find_dupes
     from qa.problems import conflicts as find_conflicts
-    from qa.problems import dupes as find_dupes
+    from qa.problems import encoder_embed
 
     _check_threshold(threshold)
     bot = open_bot(db)
-    pairs = find_dupes(bot.index, threshold)
+    pairs = find_dupes(bot.index, threshold, bot.calibration)
     answers = {e.id: e.answer for e in bot.kb.entries()}
-    encoders = {e.id: e for e in bot.encoders}
-
-    def embed(encoder: str, texts: list[str]) -> Any:
-        if encoder not in encoders:
-            return None
-        try:
-            return encoders[encoder].embed(texts)
-        except EncoderError:
-            return None
-
-    found = find_conflicts(pairs, answers, embed, threshold)
+    found = find_conflicts(pairs, answers, encoder_embed(bot.encoders), threshold)
     shown = found[: limit or None]
     thresholds = _thresholds(bot.index, threshold)
     if as_json:
@@ -178,10 +188,10 @@ def conflicts(db: str | None, threshold: float | None, limit: int, as_json: bool
         return
     click.echo(f"{len(found)} near-duplicate pairs with different answers (of {len(pairs)} pairs):")
     for c in shown:
-        click.echo("\n".join(_pair_lines(c.pair)[:2]))
+        click.echo("\n".join(pair_lines(c.pair)[:2]))
         click.echo(f"         [{c.pair.a}] answers: {c.a_answer[:200]!r}")
         click.echo(f"         [{c.pair.b}] answers: {c.b_answer[:200]!r}")
-        click.echo(f"         answer {c.measure} similarity {c.answer_similarity:.2f}")
+        click.echo(f"         {reason(c.pair)}; answer {c.measure} similarity {c.answer_similarity:.2f}")
     if len(found) > len(shown):
         click.echo(f"  ... and {len(found) - len(shown)} more (--limit 0 lists all)")
 

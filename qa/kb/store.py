@@ -164,6 +164,17 @@ class KnowledgeBase:
     def close(self) -> None:
         self.db.conn.close()
 
+    def copy_to(self, path: str | Path) -> None:
+        """Write a copy of this KB to a new file (SQLite's backup: consistent while others write)."""
+        target = sqlite3.connect(str(path))
+        try:
+            with self._lock:
+                self.db.conn.backup(target)
+        except sqlite3.DatabaseError as e:
+            raise KBError(self._explain(e)) from e
+        finally:
+            target.close()
+
     def data_version(self) -> int:
         """Changes when what answers depend on changes: entries, alternates, vectors, settings, word
         models - by any connection. Writes to the log, feedback and history do not count, so a server
