@@ -142,7 +142,9 @@ def test_dupes_among_some_entries_equal_the_full_pass_restricted(fake):
     bot = Bot.from_entries(_copy(ENTRIES) + [PARAPHRASE, EXACT, RESERVATIONS, RED_ROBIN, TYPO], encoders=[fake])
     index, cal = bot.index, bot.calibration
     full = dupes(index, None, cal)
-    assert {p.how for p in full} == {"same text", "same words", "cosine", "spelling"}
+    # the typo's answer reaches .67 in this 11-entry KB, under the spelling rule's bar (the smaller KB
+    # of test_spelling_rule_needs_the_calibrated_answer_and_the_same_numbers clears it)
+    assert {p.how for p in full} == {"same text", "same words", "cosine"}
     for ids in (["red-robin"], ["pw2", "refund"], ["hours2", "refund-typo", "accept_reservations"]):
         among = [index.entry_ids.index(i) for i in ids]
         want = [p.to_dict() for p in full if p.a in ids or p.b in ids]
