@@ -28,8 +28,9 @@ MIN_EXAMPLES = 100
 #: Under this many, a KB has (almost) no alternates: its questions are its only phrasings.
 FEW_ALTERNATES = 30
 MAX_EXAMPLES = 1000
-#: Each example scores every text once per encoder: a big KB measures on fewer (100 at 300k texts).
-TEXT_SCORES_BUDGET = 30_000_000
+#: Each example scores every text once per encoder: a big KB measures on fewer (333 at 30k texts,
+#: where 1000 made the first open of a 10k-entry KB take 39 s instead of 10 s; 100 at 100k texts).
+TEXT_SCORES_BUDGET = 10_000_000
 #: What one millisecond of encoder time per question must buy in held-out hit@1 (e5's ~9 ms must
 #: gain about .005 beyond the noise). At .002 smp2017_zh dropped e5 and BM25 for USE alone (held-out
 #: .853 against .840, real questions .818 against .847): bench/signal_lab.py.
