@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # qa as a new user gets it: build the wheel, install it into a new venv without extras, then
 #   - check that torch (and sentence-transformers) did not come with it;
-#   - qa ask --json on the bundled KB, in English and in Chinese;
+#   - qa ask --json and qa chat (piped) on the bundled KB, in English and in Chinese;
 #   - qa import of a small CSV into a temp KB, and answers from it in both languages;
 #   - the server extra on top: qa serve answers POST /ask.
-# qa ask and qa import run with the network cut off (unshare -n) where the machine allows it.
+# qa ask, chat and import run with the network cut off (unshare -n) where the machine allows it.
 # Any failed step stops the script with a message and a non-zero exit.
 #
 #   bash .ci/wheel_smoke.sh        (or: make wheel-check)
@@ -54,7 +54,7 @@ unset PYTHONPATH QA_DB || true
 offline=()
 if unshare -n true 2>/dev/null; then
   offline=(unshare -n)
-  echo "qa ask and qa import run without network (unshare -n)"
+  echo "qa ask, chat and import run without network (unshare -n)"
 else
   echo "unshare -n is not allowed here: qa runs with the network as it is"
 fi
@@ -76,6 +76,15 @@ qa ask --json "how do I import a csv file" >en.json || fail "qa ask (English) ex
 expect en.json answered en-import-csv
 qa ask --json "怎么导入 CSV 文件" >zh.json || fail "qa ask (Chinese) exited $?"
 expect zh.json answered zh-import-csv
+
+step "qa chat on the bundled KB, questions piped in"
+printf 'how do I import a csv file\n怎么导入 CSV 文件\n' | qa chat --json >chat.jsonl || fail "qa chat exited $?"
+"$work/venv/bin/python" - chat.jsonl <<'EOF' || fail "unexpected qa chat output: $(cat chat.jsonl)"
+import json, sys
+answers = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+print("  " + ", ".join(f"{a['status']} {a['entry_id']}" for a in answers))
+sys.exit([(a["status"], a["entry_id"]) for a in answers] != [("answered", "en-import-csv"), ("answered", "zh-import-csv")])
+EOF
 
 step "qa import of a small CSV, then answers from it"
 cat >faq.csv <<'EOF'
