@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test lint bench-speed bench-quality clean
+.PHONY: chat test lint wheel-check bench-speed bench-quality clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check qa tests bench
 	$(BIN)/ruff format --check qa tests bench
 	$(BIN)/mypy qa
+
+# Build the wheel, install it into a new venv without extras (no torch), and use it as a new user
+# would: qa ask on the bundled KB (English, Chinese), qa import of a CSV, qa serve. Needs no .venv.
+wheel-check:
+	PYTHON=$(PYTHON) bash .ci/wheel_smoke.sh
 
 bench-speed: $(BIN)/.installed
 	$(BIN)/python bench/speed.py

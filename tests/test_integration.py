@@ -91,7 +91,7 @@ def test_chinese_questions_get_a_calibrated_answer_from_an_english_kb():
 
     from qa.bot import Bot
 
-    entries = yaml.safe_load((Path(__file__).resolve().parent.parent / "knowledge" / "en.yaml").read_text())
+    entries = yaml.safe_load((Path(__file__).resolve().parent.parent / "qa" / "knowledge" / "en.yaml").read_text())
     bot = Bot.from_entries(entries)
     for question, want in [("怎么导入CSV文件", "en-import-csv"), ("这个机器人能离线工作吗", "en-offline")]:
         ans = bot.ask(question, log=False)

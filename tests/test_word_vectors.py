@@ -168,7 +168,7 @@ def test_importing_the_module_loads_no_heavy_package() -> None:
 
 def test_missing_gensim_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "gensim", None)
-    with pytest.raises(EncoderError, match=r"pip install -e '\.\[gensim\]'"):
+    with pytest.raises(EncoderError, match=r"pip install 'qa\[gensim\]'"):
         wv.train(CORPUS, "word2vec")
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from qa.errors import InputError
+from qa.errors import ImportFormatError, InputError
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from qa.kb.entry import Entry
 
 
 def data_dir() -> Path:
@@ -28,9 +33,9 @@ def _db_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 #: --db for commands that read: without it they use the bundled KB.
 db_option = _db_option("The KB file (also from $QA_DB). Without it: the bundled KB.")
-#: --db for commands that change a KB: required, since the bundled KB is rebuilt from knowledge/.
+#: --db for commands that change a KB: required, since the bundled KB is rebuilt from qa's own files.
 write_db_option = _db_option(
-    "The KB file to use (also from $QA_DB); required: the bundled KB is built from knowledge/."
+    "The KB file to use (also from $QA_DB); required: the bundled KB is rebuilt from qa's own files."
 )
 
 
@@ -38,20 +43,41 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
 
 
-def knowledge_files() -> list[Path]:
-    return sorted(KNOWLEDGE_DIR.glob("*.yaml"))
+def knowledge_dir() -> Traversable:
+    """The bundled KB sources (qa/knowledge/*.yaml), package data of the installed qa."""
+    return resources.files("qa") / "knowledge"
+
+
+def knowledge_files() -> list[Traversable]:
+    try:
+        return sorted((f for f in knowledge_dir().iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def read_knowledge(file: Traversable) -> list[Entry]:
+    """The entries of one bundled YAML file (read as text: package data need not be a file on disk)."""
+    from qa.kb.formats import read_entries
+
+    try:
+        return read_entries(io.StringIO(file.read_text(encoding="utf-8"), newline=""), "yaml")
+    except ImportFormatError as e:
+        message = str(e).removeprefix(f"line {e.line}: ") if e.line else str(e)
+        raise ImportFormatError(message, line=e.line, path=str(file)) from e
 
 
 def bundled_db_path() -> Path:
-    """The bundled KB, built from knowledge/ on first use, and rebuilt when knowledge/ or the
-    default model changes (a newer qa then re-embeds it with its own default)."""
+    """The bundled KB, built from qa/knowledge/ on first use, and rebuilt when those files or the
+    default model change (a newer qa then re-embeds it with its own default)."""
     from qa.encoders import registry
-    from qa.kb.formats import read_file
     from qa.kb.store import KnowledgeBase
 
     files = knowledge_files()
     if not files:
-        raise InputError(f"No bundled knowledge found in {KNOWLEDGE_DIR}. Pass --db PATH.")
+        raise InputError(
+            f"No bundled knowledge found in {knowledge_dir()}: this qa was installed without its data "
+            "files. Reinstall qa, or pass --db PATH."
+        )
     model = "+".join(registry.expand(registry.DEFAULT_MODEL)).encode()
     digest = hashlib.md5(b"".join(f.read_bytes() for f in files) + model).hexdigest()
     path = data_dir() / "default.db"
@@ -59,7 +85,7 @@ def bundled_db_path() -> Path:
     kb = KnowledgeBase(path)
     try:
         if kb.get_setting("source_hash") != digest:
-            entries = [e for f in files for e in read_file(str(f))]
+            entries = [e for f in files for e in read_knowledge(f)]
             with kb.atomic():
                 kb.upsert(entries, replace=True)
                 # model None: the next Bot indexes it with the default model (only missing vectors)

