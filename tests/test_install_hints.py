@@ -15,22 +15,14 @@ from tests.conftest import run_cli
 QA = Path(__file__).resolve().parent.parent / "qa"
 
 
-@pytest.fixture
-def fake_db(tmp_path, kb_file, monkeypatch, capsys) -> Path:
-    db = tmp_path / "kb.db"
-    code, _, err = run_cli(monkeypatch, capsys, "import", kb_file, "--db", db, "--model", "fake")
-    assert code == 0, err
-    return db
-
-
 def test_no_message_asks_for_a_source_checkout():
     files = [p for p in QA.rglob("*") if p.suffix in {".py", ".yaml", ".js", ".html"}]
     assert [str(p) for p in files if "pip install -e" in p.read_text(encoding="utf-8")] == []
 
 
-def test_serve_without_the_server_extra(monkeypatch, capsys, fake_db):
+def test_serve_without_the_server_extra(monkeypatch, capsys, db):
     monkeypatch.setitem(sys.modules, "uvicorn", None)
-    code, out, err = run_cli(monkeypatch, capsys, "serve", "--db", fake_db)
+    code, out, err = run_cli(monkeypatch, capsys, "serve", "--db", db)
     assert code == 5 and out == ""
     assert "qa serve needs the server extra (uvicorn is missing): pip install 'qa[server]'" in err
 
@@ -51,9 +43,9 @@ def test_st_model_from_a_folder_without_the_st_extra(monkeypatch, tmp_path):
         SentenceTransformerEncoder(tmp_path).embed(["hello"])
 
 
-def test_train_vectors_without_the_gensim_extra(monkeypatch, capsys, fake_db):
+def test_train_vectors_without_the_gensim_extra(monkeypatch, capsys, db):
     monkeypatch.setitem(sys.modules, "gensim", None)
-    code, _, err = run_cli(monkeypatch, capsys, "train-vectors", "--db", fake_db)
+    code, _, err = run_cli(monkeypatch, capsys, "train-vectors", "--db", db)
     assert code == 5 and "Word-vector encoders need gensim: pip install 'qa[gensim]'" in err
 
 

@@ -7,7 +7,6 @@ import os
 import socket
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -16,17 +15,9 @@ from tests.conftest import run_cli, serve_process
 pytest.importorskip("uvicorn")
 
 
-@pytest.fixture
-def fake_db(tmp_path, kb_file, monkeypatch, capsys) -> Path:
-    db = tmp_path / "kb.db"
-    code, _, err = run_cli(monkeypatch, capsys, "import", kb_file, "--db", db, "--model", "fake")
-    assert code == 0, err
-    return db
-
-
-def test_private_without_a_token_is_refused(monkeypatch, capsys, fake_db):
+def test_private_without_a_token_is_refused(monkeypatch, capsys, db):
     monkeypatch.delenv("QA_TOKEN", raising=False)
-    code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", fake_db, "--private")
+    code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", db, "--private")
     assert code == 2 and "--private needs a token" in err
 
 
@@ -35,8 +26,8 @@ def test_a_missing_kb_is_refused_before_binding(monkeypatch, capsys, tmp_path):
     assert code == 4 and "No knowledge base" in err
 
 
-def test_a_bad_port_is_a_usage_error(monkeypatch, capsys, fake_db):
-    code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", fake_db, "--port", "70000")
+def test_a_bad_port_is_a_usage_error(monkeypatch, capsys, db):
+    code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", db, "--port", "70000")
     assert code == 2 and "70000" in err
 
 
@@ -54,10 +45,10 @@ def _get(url: str, data: dict | None = None, token: str | None = None) -> tuple[
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_serve_process_answers_and_shares_the_kb(fake_db, workers):
+def test_serve_process_answers_and_shares_the_kb(db, workers):
     env = {**os.environ, "QA_TOKEN": "tok"}
-    args = ["--db", str(fake_db), "--workers", str(workers)]
-    with serve_process(args, env=env, log=fake_db.parent / "serve.log", timeout=60) as base:
+    args = ["--db", str(db), "--workers", str(workers)]
+    with serve_process(args, env=env, log=db.parent / "serve.log", timeout=60) as base:
         code, ans = _get(base + "/ask", {"question": "how do I reset my password"})
         assert code == 200 and ans["entry_id"] == "pw"
         for i in range(6):  # spread over both workers: each logs to the one file
@@ -66,14 +57,14 @@ def test_serve_process_answers_and_shares_the_kb(fake_db, workers):
         assert _get(base + "/feedback", {"question": "q", "entry_id": "pw", "helpful": True}, "tok")[0] == 200
     from qa.kb.store import KnowledgeBase
 
-    kb = KnowledgeBase(fake_db)
+    kb = KnowledgeBase(db)
     assert len(kb.open_log()) == 6 and kb.feedback_counts() == {"pw": (1, 0)}
 
 
-def test_a_port_in_use_is_a_clear_error(monkeypatch, capsys, fake_db):
+def test_a_port_in_use_is_a_clear_error(monkeypatch, capsys, db):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", fake_db, "--port", port)
+        code, _, err = run_cli(monkeypatch, capsys, "serve", "--db", db, "--port", port)
     assert code == 2 and f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err
