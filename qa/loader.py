@@ -112,6 +112,14 @@ def oos_share(kb: KnowledgeBase) -> float:
     return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
 
 
+def oos_share_source(kb: KnowledgeBase) -> str:
+    """Where the share `oos_share` returns came from (`qa stats`, `qa tune`)."""
+    stored = kb.get_setting("oos_share_source")
+    if stored:
+        return str(stored)
+    return "qa tune --oos-share" if kb.get_setting("oos_share") is not None else "the default"
+
+
 def fit_and_store(
     kb: KnowledgeBase,
     index: SearchIndex,

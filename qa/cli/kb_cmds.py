@@ -283,7 +283,7 @@ def stats(db: str | None, as_json: bool) -> None:
     from collections import Counter
 
     from qa.kb.store import KnowledgeBase
-    from qa.loader import oos_share
+    from qa.loader import oos_share, oos_share_source
     from qa.retrieval.calibration import Calibration
 
     kb = KnowledgeBase(resolve_db(db), create=False)
@@ -302,8 +302,7 @@ def stats(db: str | None, as_json: bool) -> None:
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
         "threshold_overrides": kb.get_setting("thresholds", {}),
         "oos_share": oos_share(kb),
-        "oos_share_source": kb.get_setting("oos_share_source")
-        or ("qa tune --oos-share" if kb.get_setting("oos_share") is not None else "the default"),
+        "oos_share_source": oos_share_source(kb),
         "mixes": (cal or {}).get("mixes", {}),
         "signals_measured": (cal or {}).get("measured", []),
         "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],

@@ -183,6 +183,7 @@ def tune(
       qa tune --db faq.db --reset
     """
     from qa.cli.ask_cmds import open_bot
+    from qa.loader import oos_share_source
     from qa.tuning import fit_labelled
 
     for name, value in (("--precision", precision), ("--threshold", threshold)):
@@ -234,7 +235,7 @@ def tune(
     out = {
         "calibration": cal.source,
         "oos_share": bot.oos_share(),
-        "oos_share_source": bot.kb.get_setting("oos_share_source"),
+        "oos_share_source": oos_share_source(bot.kb),
         "examples": cal.n_examples,
         "answer_threshold": cal.answer_threshold,
         "ambiguity_margin": cal.ambiguity_margin,
