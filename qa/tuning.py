@@ -83,7 +83,8 @@ def share_from_review(bot: Bot) -> ReviewShare:
         [cal.standardise(features(f[f > NEG]))[0, 0] for f in (bot.fused_scores(r["question"])[1] for r in rows)]
     )
     logit = z * cal.in_scope.coef[0] + cal.in_scope.intercept
-    base = float(np.log((1 - bot.oos_share()) / max(bot.oos_share(), 1e-6))) if bot.oos_share() > 0 else 0.0
+    current = bot.oos_share()  # the share the in-scope factor was fitted at (> 0: it exists)
+    base = float(np.log((1 - current) / current)) if current > 0 else 0.0
 
     def expected_in(share: float) -> float:
         shift = float(np.log((1 - share) / share)) - base
