@@ -5,6 +5,8 @@ scores, from cached embeddings (bench/explore_scoring.py makes them). Prints ECE
   - `raw-top`: the top fused score alone (AUROC only: it is not a probability);
   - `one-logistic pi=.2`: qa's calibration before version 4 (one model over [top, margin]);
   - `self pi=P`: qa's self-calibration (selfcal.fit) with out-of-scope share P;
+  - `self pi=P, with margin`: the same with the margin to the next entry in P(right | in scope), as
+    before calibration version 6 (it ranks answerable against unanswerable questions worse);
   - `prior pi=P`: selfcal.prior_for, i.e. what a KB without alternates gets (the PRIOR on the
     KB's own scale), as if this KB had none.
 The queries are only used to measure; nothing is fitted on them.
@@ -172,6 +174,8 @@ def main() -> None:
             for prior in (float(p) for p in args.priors.split(",")):
                 cal = fit(weigh(ex, prior), source="lab")
                 schemes[f"self pi={prior}"] = lambda z, c=cal: np.array([c.confidence(r) for r in z])
+                cal = fit(weigh(ex, prior), source="lab", use_margin=True)
+                schemes[f"self pi={prior}, with margin"] = lambda z, c=cal: np.array([c.confidence(r) for r in z])
         for label, fn in schemes.items():
             p = x[:, 0] if fn is None else fn(x)
             au = auroc(p[in_scope], p[~in_scope])

@@ -9,9 +9,9 @@ the next entry], standardised by the KB's out-of-scope scores (`center`, `scale`
 confidence = P(in scope) x P(right | in scope). Both factors rise with the top score alone, so the
 confidence orders questions exactly as the top fused score does: it never separates answerable from
 unanswerable questions worse than the score it is computed from. With the margin in `answer` it did
-(AUROC, self-calibrated, margin -> top only: clinc150 .950 -> .957, hint3_sofmattress .856 -> .901,
-smp2017_zh .891 -> .900, covidfaq_jhu .849 -> .894, at ECE within .013 either way:
-`python -m bench.calibration_lab`); the margin still decides when to ask "did you mean" (answer.py).
+(AUROC, self-calibrated, margin -> top only: clinc150 .951 -> .957, hint3_sofmattress .854 -> .901,
+smp2017_zh .894 -> .897, at ECE .018 -> .021, .090 -> .045, .038 -> .043: `python -m
+bench.calibration_lab`, "with margin"; covidfaq_jhu, through qa eval, .849 -> .894); the margin still decides when to ask "did you mean" (answer.py).
 Splitting the factors lets each use what it is measured on (a hidden entry says nothing about
 ranking; a held-out alternate says nothing about out-of-scope questions), and standardising lets
 one prior serve KBs on any score scale.
