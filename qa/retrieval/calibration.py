@@ -11,7 +11,8 @@ confidence orders questions exactly as the top fused score does: it never separa
 unanswerable questions worse than the score it is computed from. With the margin in `answer` it did
 (AUROC, self-calibrated, margin -> top only: clinc150 .951 -> .957, hint3_sofmattress .854 -> .901,
 smp2017_zh .894 -> .897, at ECE .018 -> .021, .090 -> .045, .038 -> .043: `python -m
-bench.calibration_lab`, "with margin"; covidfaq_jhu, through qa eval, .849 -> .894); the margin still decides when to ask "did you mean" (answer.py).
+bench.calibration_lab`, "with margin"; covidfaq_jhu, through qa eval, .849 -> .894); the margin still
+decides when to ask "did you mean" (answer.py).
 Splitting the factors lets each use what it is measured on (a hidden entry says nothing about
 ranking; a held-out alternate says nothing about out-of-scope questions), and standardising lets
 one prior serve KBs on any score scale.
