@@ -50,6 +50,7 @@ def index_for(
     """qa's SearchIndex over a set's KB in one language, with `vec` (USE, when there, as the helper),
     with the mix of signals the KB measures for itself (retrieval/selfmeasure.py), as qa runs it."""
     from qa.encoders import registry
+    from qa.reference import reference_texts, reference_vectors
 
     index = SearchIndex.build(
         entry_ids=[e["id"] for e in kb],
@@ -63,6 +64,8 @@ def index_for(
         lexical=lexical,
         costs={e: registry.create(e).query_ms for e in vec},
         search_models=frozenset(e for e in vec if registry.create(e).search_model),
+        reference=lambda enc, lg: reference_vectors(registry.create(enc), lg),
+        reference_texts=reference_texts,
     )
     selfmeasure.apply(index, selfmeasure.choose_all(index))
     return index
@@ -109,12 +112,12 @@ def fit_prior() -> dict:
         ex = build(name)[0]
         center, scale = scale_of(ex)
         z = np.stack([(ex.x[:, 0] - center) / scale, ex.x[:, 1] / scale], 1)
-        n_in, n_out = int(ex.in_scope.sum()), int((~ex.in_scope).sum())
         zs.append(z)
         ins.append(ex.in_scope)
         right.append(ex.correct)
         top2.append(ex.in_top2)
-        w.append(np.where(ex.in_scope, (1 - PRIOR_OOS) / n_in, PRIOR_OOS / n_out))
+        w.append(weigh(ex, PRIOR_OOS).weight / len(ex.x))
+        print(json.dumps({"set": name, "center": round(center, 2), "scale": round(scale, 2)}))
     z, i, r, t2, ww = (np.concatenate(a) for a in (zs, ins, right, top2, w))
     in_scope = Logistic.fit(z[:, :1], i.astype(int), ww / ww.mean())
     answer = Logistic.fit(z[i], r[i].astype(int), ww[i] / ww[i].mean())

@@ -13,7 +13,7 @@ from qa import indexing
 from qa.encoders.base import Encoder, effective_languages
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
-from qa.reference import reference_vectors
+from qa.reference import reference_texts, reference_vectors
 from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import SearchIndex
@@ -68,6 +68,7 @@ def load_index(
         norms=norms,
         helpers=frozenset(e.id for e in encoders if e.helper),
         reference=lambda enc_id, lang: reference_vectors(by_id[enc_id], lang),
+        reference_texts=reference_texts,
         costs={e.id: e.query_ms for e in encoders},
         search_models=frozenset(e.id for e in encoders if e.search_model),
     )

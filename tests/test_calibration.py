@@ -78,3 +78,32 @@ def test_labelled_questions_all_in_scope_need_no_in_scope_factor():
     only_in = Examples(ex.x[ins], ex.correct[ins], ex.in_top2[ins], ex.in_scope[ins], ex.weight[ins])
     cal = fit(only_in, source="labelled")
     assert cal.in_scope is None and cal.p_in_scope(np.array([0.0, 0.0])) == 1.0
+
+
+def test_everyday_questions_carry_their_share_of_the_out_of_scope_weight_and_set_the_scale():
+    from qa.retrieval.selfcal import FAR_SHARE, oos_weights
+
+    rng = np.random.default_rng(6)
+    ex = _examples(rng, 400, center=6.0)  # 200 near misses around 6
+    n = len(ex.x)
+    far_x = np.c_[rng.normal(0.0, 1.0, 100), rng.exponential(0.4, 100)]
+    no = np.zeros(100, bool)
+    both = Examples(
+        np.r_[ex.x, far_x],
+        np.r_[ex.correct, no],
+        np.r_[ex.in_top2, no],
+        np.r_[ex.in_scope, no],
+        np.ones(n + 100),
+        np.r_[np.zeros(n, bool), np.ones(100, bool)],
+    )
+    w = oos_weights(both)
+    assert w[both.is_far()].sum() == pytest.approx(FAR_SHARE)
+    assert w.sum() == pytest.approx(1.0) and (w[both.in_scope] == 0).all()
+    weighed = weigh(both, 0.1)
+    assert weighed.weight[~both.in_scope].sum() == pytest.approx(0.1 * len(both.x))
+    # the scale sits between the near misses (6) and the everyday questions (0), unshrunk
+    center, scale = scale_of(both)
+    assert center == pytest.approx(6.0 * (1 - FAR_SHARE), abs=0.3) and scale > 2.0
+    # a question scoring like a near miss is less likely in scope with only near misses to go by
+    x = np.array([6.0, 1.0])
+    assert fit(weigh(both, 0.1), source="t").p_in_scope(x) > fit(weigh(ex, 0.1), source="t").p_in_scope(x)

@@ -562,12 +562,12 @@ def test_ask_chinese(db, qa):
 
 
 def test_ask_unrelated_falls_back_with_exit_0(db, qa):
-    r = qa("ask", "--json", "what is the capital of mongolia", "--db", db)
+    r = qa("ask", "--json", "capital city of mongolia", "--db", db)
     assert r.code == 0, r.err
     assert r.json["status"] == "fallback"
     assert r.json["entry_id"] is None
     assert r.json["text"] == "Sorry, I don't know the answer to that yet."
-    text = qa("ask", "what is the capital of mongolia", "--db", db)
+    text = qa("ask", "capital city of mongolia", "--db", db)
     assert text.code == 0
     assert "Sorry" in text.out and "Related questions:" in text.out
 
@@ -654,7 +654,7 @@ def test_ask_explain(db, qa):
 
 
 def test_ask_top(db, qa):
-    r = qa("ask", "--json", "--top", "5", "what is the capital of mongolia", "--db", db)
+    r = qa("ask", "--json", "--top", "5", "capital city of mongolia", "--db", db)
     assert r.code == 0
     assert len(r.json["suggestions"]) == 5
 
@@ -684,14 +684,14 @@ def twin_db(tmp_path: Path, qa) -> Path:  # noqa: ANN001
 def test_fallback_and_ambiguous_are_logged_answered_are_not(twin_db, qa):
     db = twin_db
     answered = qa("ask", "--json", "what are your opening hours", "--db", db).json
-    fallback = qa("ask", "--json", "what is the capital of mongolia", "--db", db).json
+    fallback = qa("ask", "--json", "capital city of mongolia", "--db", db).json
     ambiguous = qa("ask", "--json", "what is my password", "--db", db).json
     assert [answered["status"], fallback["status"], ambiguous["status"]] == ["answered", "fallback", "ambiguous"]
     assert {s["entry_id"] for s in ambiguous["suggestions"][:2]} == {"web", "app"}
     assert ambiguous["text"].startswith("Did you mean: 1) how do I reset my password")
     logged = rows(db, "SELECT question, status, entry_id, suggestions FROM log ORDER BY id")
     assert [(q, s) for q, s, _, _ in logged] == [
-        ("what is the capital of mongolia", "fallback"),
+        ("capital city of mongolia", "fallback"),
         ("what is my password", "ambiguous"),
     ]
     assert logged[1][2] in ("web", "app")
@@ -836,7 +836,7 @@ def test_chat_piped_text(db, qa):
 
 
 def test_chat_piped_json_one_object_per_line(db, qa):
-    questions = "how do I reset my password\n\n  \n口罩应该怎么戴\nwhat is the capital of mongolia\n"
+    questions = "how do I reset my password\n\n  \n口罩应该怎么戴\ncapital city of mongolia\n"
     r = qa("chat", "--db", db, "--json", input=questions)
     assert r.code == 0, r.err
     objs = [json.loads(line) for line in r.out.splitlines()]
@@ -910,7 +910,7 @@ def test_read_only_file_can_still_answer(db, qa):
         r = qa("ask", "--json", "how do I reset my password", "--db", db)
         assert r.code == 0, r.err
         assert r.json["entry_id"] == "pw"
-        r = qa("ask", "--json", "what is the capital of mongolia", "--db", db)
+        r = qa("ask", "--json", "capital city of mongolia", "--db", db)
         assert r.code == 0, r.err
         assert r.json["status"] == "fallback"
         assert qa("list", "--db", db).code == 0
@@ -946,7 +946,7 @@ def test_kb_we_may_not_write_is_opened_read_only(db, qa, monkeypatch):
     r = qa("ask", "--json", "how do I reset my password", "--db", db)
     assert r.code == 0, r.err
     assert r.json["entry_id"] == "pw"
-    assert qa("ask", "--json", "what is the capital of mongolia", "--db", db).json["status"] == "fallback"
+    assert qa("ask", "--json", "capital city of mongolia", "--db", db).json["status"] == "fallback"
     assert qa("list", "--db", db).code == 0
     assert snapshot(db) == before
     other = write_jsonl(db.parent / "new.jsonl", [{"id": "new", "question": "do you ship abroad", "answer": "Yes"}])

@@ -54,7 +54,7 @@ def test_review_accept_new_and_dismiss(db, monkeypatch, capsys):
         "quantum chromodynamics lattice",
         "quantum chromodynamics lattice",
         "zebra migration patterns",
-        "volcano eruption history",
+        "glacier ice thickness",
     ]
     ask_many(db, asked)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)

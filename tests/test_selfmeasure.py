@@ -183,3 +183,22 @@ def test_a_small_kb_with_alternates_keeps_the_default_mix():
     choice = selfmeasure.choose(index, "en")
     assert selfmeasure.FEW_ALTERNATES <= choice.n_examples < selfmeasure.MIN_EXAMPLES
     assert choice.chosen.mix == index.default_mix("en", "en") and choice.source == "default (too few alternates)"
+
+
+def test_self_calibration_asks_the_everyday_questions_of_the_kbs_language():
+    from qa.retrieval.selfcal import held_out_examples
+
+    entries = _synthetic(20)
+    enc = FakeEncoder(id="good")
+    everyday = ["what is the weather tomorrow", "how do I boil an egg", "who won the match"]
+    index = _index(entries, [enc])
+    index.reference = lambda enc_id, lang: enc.embed(everyday) if lang == "en" else None
+    index.reference_texts = lambda lang: everyday if lang == "en" else ()
+    ex = held_out_examples(index)
+    far = ex.is_far()
+    assert far.sum() == len(everyday)
+    assert not ex.in_scope[far].any() and not ex.correct[far].any()
+    # without reference questions there are none, and nothing else changes
+    index.reference = None
+    plain = held_out_examples(index)
+    assert plain.far is None and np.array_equal(plain.x, ex.x[~far])

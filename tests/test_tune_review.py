@@ -7,7 +7,7 @@ import json
 from qa.kb.store import KnowledgeBase
 
 UNRELATED = [
-    "what is the capital of mongolia",
+    "capital city of mongolia",
     "who won the football world cup",
     "how tall is mount everest",
     "recommend a good novel",

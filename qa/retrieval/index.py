@@ -127,6 +127,10 @@ class SearchIndex:
     costs: dict[str, float] = field(default_factory=dict)
     #: encoders trained on search queries (Encoder.search_model)
     search_models: frozenset[str] = frozenset()
+    #: vectors of everyday questions per (encoder, language), and their texts per language: the
+    #: scale of a question language the KB has no texts in, and out-of-scope examples (selfcal.py)
+    reference: Reference | None = None
+    reference_texts: Callable[[str], Sequence[str]] | None = None
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +158,7 @@ class SearchIndex:
         norms: Mapping[str, tuple[float, float]] | None = None,
         helpers: frozenset[str] = frozenset(),
         reference: Reference | None = None,
+        reference_texts: Callable[[str], Sequence[str]] | None = None,
         costs: Mapping[str, float] | None = None,
         search_models: frozenset[str] = frozenset(),
     ) -> SearchIndex:
@@ -202,6 +207,8 @@ class SearchIndex:
             frozenset(h for h in helpers if h in vectors),
             costs=dict(costs or {}),
             search_models=frozenset(search_models),
+            reference=reference,
+            reference_texts=reference_texts,
         )
         index._measure_pair_norms(norms or {}, reference)
         return index
