@@ -15,9 +15,9 @@ from qa.cli.common import db_option, json_option, print_json, progress_factory, 
 from qa.kb.formats import FORMATS
 
 if TYPE_CHECKING:
+    from qa.curate.conflicts import ChangedReport
     from qa.kb.entry import Entry
     from qa.kb.store import KnowledgeBase
-    from qa.problems import ChangedReport
 
 
 @click.command(name="import")
@@ -114,11 +114,11 @@ def _import_into(
     kb: KnowledgeBase, entries: list[Entry], replace: bool, model: str | None, quiet: bool
 ) -> tuple[dict[str, int], ChangedReport]:
     """Embed, then write entries, vectors and calibration in one transaction; then compare the
-    entries that changed with the KB. Returns the counts and that report (qa.problems.ChangedReport)."""
+    entries that changed with the KB. Returns the counts and that report (qa.curate.conflicts.ChangedReport)."""
     from qa import indexing
     from qa.bot import Bot
+    from qa.curate.conflicts import check_changed, encoder_embed
     from qa.encoders import registry
-    from qa.problems import check_changed, encoder_embed
 
     ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
     encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])

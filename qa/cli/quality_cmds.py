@@ -100,7 +100,7 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
       qa selftest --db faq.db --min 0.9
     """
     from qa.cli.ask_cmds import open_bot
-    from qa.selftest import selftest as run_selftest
+    from qa.curate.selftest import selftest as run_selftest
 
     if not 0.0 <= minimum <= 1.0:
         raise click.BadParameter("must be between 0 and 1", param_hint="--min")
