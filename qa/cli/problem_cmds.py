@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
+from qa.cli.common import db_option, json_option, open_bot, print_json, resolve_db, write_db_option
 from qa.errors import InputError
 
 
@@ -78,7 +78,6 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
       qa dupes --db faq.db
       qa dupes --db faq.db --threshold 0.85 --limit 0 --json
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.curate.duplicates import dupes as find_dupes
 
     _check_threshold(threshold)
@@ -168,7 +167,6 @@ def conflicts(db: str | None, threshold: float | None, limit: int, as_json: bool
       qa conflicts --db faq.db
       qa conflicts --db faq.db --json
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.curate.conflicts import conflicts as find_conflicts
     from qa.curate.conflicts import encoder_embed
     from qa.curate.duplicates import dupes as find_dupes
@@ -225,7 +223,6 @@ def check(db: str | None, as_json: bool, strict: bool, limit: int) -> None:
       qa check --db faq.db
       qa check --db faq.db --strict --json
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.curate.check import check as run_check
     from qa.curate.check import used_entries
     from qa.curate.selftest import selftest

@@ -6,7 +6,7 @@ import shlex
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json
+from qa.cli.common import db_option, json_option, open_bot, print_json
 
 
 @click.command(name="eval")
@@ -26,7 +26,6 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
       qa eval queries.jsonl --db faq.db
       qa eval queries.jsonl --db faq.db --json
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.evaluate import METRIC_KEYS, confusions, metrics, read_queries, run
 
     labelled = read_queries(queries)
@@ -99,7 +98,6 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
     Example:
       qa selftest --db faq.db --min 0.9
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.curate.selftest import selftest as run_selftest
 
     if not 0.0 <= minimum <= 1.0:
@@ -182,7 +180,6 @@ def tune(
       qa tune --db faq.db --threshold 0.6 --margin 0.4
       qa tune --db faq.db --reset
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.loader import oos_share_source
     from qa.tuning import fit_labelled
 
