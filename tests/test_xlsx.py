@@ -13,7 +13,7 @@ import pytest
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
 from qa.kb.formats import read_file, to_bytes
-from qa.kb.formats_xlsx import read_xlsx
+from qa.kb.formats.xlsx import read_xlsx
 from tests.conftest import xlsx_bytes
 
 
