@@ -11,12 +11,13 @@ import numpy as np
 
 from qa import indexing
 from qa.encoders.base import Encoder, effective_languages
+from qa.encoders.reference import reference_vectors
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
-from qa.reference import reference_texts, reference_vectors
 from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import SearchIndex
+from qa.retrieval.reference import reference_texts
 from qa.retrieval.selfcal import calibrate_from_kb
 
 #: Recalibrate when the number of texts changed by more than this share since the last fit.
