@@ -1,5 +1,5 @@
 """Excel workbooks: messy sheets read as people keep them, errors naming sheet, row and column,
-what the writer refuses. The round trip is in test_formats; the CLI in test_cli and test_export."""
+what the writer refuses. The round trip is in test_formats; the CLI in tests/cli/test_import.py and test_export."""
 
 from __future__ import annotations
 
