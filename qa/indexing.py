@@ -126,18 +126,24 @@ def embed_entries(
 
 
 def make_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None = None) -> Encoder:
-    """Build an encoder by name; word-vector encoders read (or, for GloVe, store) their state in the KB.
+    """Build an encoder by name (registry.create); word-vector encoders read (or, for GloVe, store)
+    their state in the KB.
 
     `fasttext:NAME` / `w2v:NAME` resolve to the model trained by `qa train-vectors --name NAME`
     (its id carries a hash of the trained vectors, so retraining asks for a re-index).
     """
     from qa.encoders import registry
 
-    name = registry.ALIASES.get(name, name)
-    if name == "glove-sif":
-        from qa.encoders import word_vectors
-        from qa.kb import word_models
+    return registry.create(name, word_models=lambda word_name: _word_encoder(word_name, kb, texts))
 
+
+def _word_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None) -> Encoder:
+    """The word-vector encoder `name` (registry.create has resolved it): GloVe, fitted on `texts` (else
+    the KB's texts) and stored the first time, or vectors trained by `qa train-vectors`."""
+    from qa.encoders import word_vectors
+    from qa.kb import word_models
+
+    if name == "glove-sif":
         try:
             kind, data, meta = word_models.load_word_model(kb, "glove-sif")
         except NotFoundError:
@@ -147,20 +153,15 @@ def make_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None = Non
                 word_models.save_word_model(kb, "glove-sif", *enc.to_stored())
             return enc
         return word_vectors.from_stored("glove-sif", kind, data, meta)
-    if name.split(":")[0] in ("fasttext", "w2v"):
-        from qa.encoders import word_vectors
-        from qa.kb import word_models
-
-        model_name, _, digest = name.partition(":")[2].partition("@")
-        kind, data, meta = word_models.load_word_model(kb, model_name)
-        enc = word_vectors.from_stored(model_name, kind, data, meta)
-        if digest and enc.id != name:
-            raise ModelMismatchError(
-                f"The word vectors {model_name!r} were retrained since this KB was indexed. Re-embed with: "
-                f"qa index --model {name.split('@')[0]}"
-            )
-        return enc
-    return registry.create(name)
+    model_name, _, digest = name.partition(":")[2].partition("@")
+    kind, data, meta = word_models.load_word_model(kb, model_name)
+    enc = word_vectors.from_stored(model_name, kind, data, meta)
+    if digest and enc.id != name:
+        raise ModelMismatchError(
+            f"The word vectors {model_name!r} were retrained since this KB was indexed. Re-embed with: "
+            f"qa index --model {name.split('@')[0]}"
+        )
+    return enc
 
 
 def make_encoders(names: Sequence[str], kb: KnowledgeBase, texts: Sequence[str] | None = None) -> list[Encoder]:
