@@ -31,7 +31,17 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # the library: answering, loading and indexing a KB, curation, evaluation; `qa` itself is the
     # public API (Bot, Answer, KnowledgeBase, errors), imported lazily
     "app": (
-        ("qa", "qa.answer", "qa.bot", "qa.curate", "qa.evaluate", "qa.indexing", "qa.loader", "qa.tuning"),
+        (
+            "qa",
+            "qa.answer",
+            "qa.bot",
+            "qa.curate",
+            "qa.evaluate",
+            "qa.importing",
+            "qa.indexing",
+            "qa.loader",
+            "qa.tuning",
+        ),
         ("base", "kb", "retrieval", "encoders"),
     ),
     # front ends: the CLI (with the chat REPL) and the HTTP server
