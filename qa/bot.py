@@ -230,7 +230,7 @@ class Bot:
 
     @property
     def calibration(self) -> Calibration:
-        return loader.apply_overrides(self._cal, self.kb.get_setting("thresholds", {}))
+        return loader.apply_overrides(self._cal, self.kb.config.thresholds)
 
     @property
     def index(self) -> SearchIndex:
@@ -296,7 +296,7 @@ class Bot:
         entries = {e.id: e for e in self.kb.entries(ids)}
         sugg = [Suggestion(i, entries[i].question, round(c, 4)) for i, c in zip(ids, confs, strict=True)]
         conf = round(confs[0], 4) if confs else 0.0
-        fallback = self.kb.get_setting("fallback_answer") or FALLBACK_TEXT.get(lang, FALLBACK_TEXT["en"])
+        fallback = self.kb.config.fallback_answer or FALLBACK_TEXT.get(lang, FALLBACK_TEXT["en"])
         if d_status == "answered":
             best = entries[ids[0]]
             ans = Answer(

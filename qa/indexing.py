@@ -27,7 +27,7 @@ class IndexReport:
 
 
 def kb_model(kb: KnowledgeBase) -> list[str] | None:
-    m = kb.get_setting("model")
+    m = kb.config.model
     return list(m) if m else None
 
 
@@ -46,7 +46,7 @@ def pending(kb: KnowledgeBase, encoders: Sequence[Encoder], *, full: bool = Fals
     """Texts each encoder has no vector for. Only entries written since the last index are
     checked, unless `full` (or the encoder never indexed this KB)."""
     langs = effective_languages(encoders)
-    done = {} if full else kb.get_setting("indexed_revision", {})
+    done = {} if full else kb.config.indexed_revision
     return {enc.id: kb.missing_texts(enc.id, langs[enc.id], since=done.get(enc.id)) for enc in encoders}
 
 
@@ -82,14 +82,14 @@ def index(
                 vecs = enc.embed([t for _, t in chunk], progress=tick)
                 kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
             embedded[enc.id] = len(rows)
-    done = dict(kb.get_setting("indexed_revision", {}))
+    done = dict(kb.config.indexed_revision)
     updates: dict[str, object] = {}
     if any(done.get(i) != revision for i in ids) and not kb.readonly:
         updates["indexed_revision"] = {**done, **{i: revision for i in ids}}
     if switched:
         updates.update({"model": ids, "calibration": None})
     if updates:
-        kb.set_settings(updates)
+        kb.config.update(**updates)
     return IndexReport(ids, embedded, switched)
 
 

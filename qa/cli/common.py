@@ -85,12 +85,12 @@ def bundled_db_path() -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(path)
     try:
-        if kb.get_setting("source_hash") != digest:
+        if kb.config.source_hash != digest:
             entries = [e for f in files for e in read_knowledge(f)]
             with kb.atomic():
                 kb.upsert(entries, replace=True)
                 # model None: the next Bot indexes it with the default model (only missing vectors)
-                kb.set_settings({"source_hash": digest, "name": "bundled qa help", "model": None})
+                kb.config.update(source_hash=digest, name="bundled qa help", model=None)
     finally:
         kb.close()
     return path

@@ -227,24 +227,24 @@ def stats(db: str | None, as_json: bool) -> None:
 
     kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()
-    cal = kb.get_setting("calibration")
+    cal = kb.config.calibration
     fit = Calibration.from_json(cal["fit"]) if cal else None
     out = {
         "path": str(kb.path),
         "entries": len(entries),
         "texts": sum(1 + len(e.alternates) for e in entries),
         "languages": dict(Counter(e.lang for e in entries)),
-        "model": kb.get_setting("model"),
+        "model": kb.config.model,
         "vectors": kb.vector_models(),
         "calibration": fit.source if fit else None,
         "answer_threshold": fit.answer_threshold if fit else None,
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
-        "threshold_overrides": kb.get_setting("thresholds", {}),
+        "threshold_overrides": kb.config.thresholds,
         "oos_share": oos_share(kb),
         "oos_share_source": oos_share_source(kb),
         "mixes": (cal or {}).get("mixes", {}),
         "signals_measured": (cal or {}).get("measured", []),
-        "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
+        "logged_questions": kb.count_log(),
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }
     if as_json:
@@ -252,9 +252,7 @@ def stats(db: str | None, as_json: bool) -> None:
         return
     notes = {
         "oos_share": (
-            " (the default; qa tune --oos-share or --from-review sets it)"
-            if kb.get_setting("oos_share") is None
-            else ""
+            " (the default; qa tune --oos-share or --from-review sets it)" if kb.config.oos_share is None else ""
         ),
         "calibration": (
             " (the KB has too few alternates to calibrate itself: add alternates, or qa tune QUERIES.jsonl)"

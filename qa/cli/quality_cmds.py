@@ -203,16 +203,16 @@ def tune(
         )
     bot = open_bot(db)
     if reset:
-        bot.kb.set_settings({"thresholds": None, "oos_share": None, "oos_share_source": None})
+        bot.kb.config.update(thresholds=None, oos_share=None, oos_share_source=None)
     if from_review:
         from qa.tuning import share_from_review
 
         est = share_from_review(bot)
         oos_share = est.share
         source = f"qa review: {est.answerable} questions mapped to an entry, {est.dismissed} dismissed"
-        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": source})
+        bot.kb.config.update(oos_share=oos_share, oos_share_source=source)
     elif oos_share is not None:
-        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": "qa tune --oos-share"})
+        bot.kb.config.update(oos_share=oos_share, oos_share_source="qa tune --oos-share")
     if queries:
         from qa.evaluate import read_queries
 
@@ -221,13 +221,13 @@ def tune(
     elif precision is not None or reset or oos_share is not None:  # (--from-review set oos_share)
         kw = {} if precision is None else {"precision": precision}
         bot.recalibrate(**kw)
-    overrides = dict(bot.kb.get_setting("thresholds", {}))
+    overrides = dict(bot.kb.config.thresholds)
     if threshold is not None:
         overrides["answer_threshold"] = threshold
     if margin is not None:
         overrides["ambiguity_margin"] = margin
     if threshold is not None or margin is not None:
-        bot.kb.set_settings({"thresholds": overrides})
+        bot.kb.config.update(thresholds=overrides)
     cal = bot.calibration
     out = {
         "calibration": cal.source,
