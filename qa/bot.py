@@ -22,7 +22,7 @@ from qa.errors import InputError, KBError, ModelMismatchError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
 from qa.retrieval.calibration import Calibration
-from qa.retrieval.index import NEG, QUESTION_LANGUAGES, SearchIndex
+from qa.retrieval.index import NEG, QUESTION_LANGUAGES, Scored, SearchIndex
 from qa.text import clean_question, detect_lang
 
 FALLBACK_TEXT = {
@@ -42,6 +42,22 @@ class Candidate:
     lexical: float
     encoder: str | None
     confidence: float
+
+
+@dataclass(frozen=True)
+class ScoredQuestion:
+    """One question scored against the index loaded when it was asked (ask, explain, fused_scores)."""
+
+    text: str  # the question as understood (cleaned, maybe truncated)
+    truncated: bool
+    lang: str
+    index: SearchIndex
+    scored: Scored  # fused and per-signal entry scores
+    vectors: dict[str, np.ndarray]  # the question's vector per encoder
+
+    @property
+    def fused(self) -> np.ndarray:
+        return self.scored.fused
 
 
 #: Question vectors kept per Bot. FAQ traffic repeats itself; a repeated question then skips the
@@ -200,11 +216,11 @@ class Bot:
         alone = all(
             len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
         ) and not (helpers and self._parallel)
-        spinning = [e for e in self.encoders if hasattr(e, "set_spinning") and getattr(e, "spin", alone) != alone]
+        spinning = [e for e in self.encoders if e.spin is not None and e.spin != alone]
         if spinning:
             with self._encoders_held():
                 for enc in spinning:
-                    enc.set_spinning(alone)  # type: ignore[attr-defined]
+                    enc.set_spinning(alone)
         self._version = version
 
     def oos_share(self) -> float:
@@ -258,9 +274,7 @@ class Bot:
         vec.setflags(write=False)  # shared by every later ask of the same question
         return vec
 
-    def _scores(
-        self, question: str, tags: Sequence[str] | None
-    ) -> tuple[str, bool, str, SearchIndex, np.ndarray, dict]:
+    def _scores(self, question: str, tags: Sequence[str] | None) -> ScoredQuestion:
         self.refresh()
         text, truncated = clean_question(question)
         lang = detect_lang(text)
@@ -272,19 +286,18 @@ class Bot:
         if tags:
             wanted = set(tags)
             allowed = np.array([bool(wanted & set(t)) for t in index.entry_tags], dtype=bool)
-        scored = index.score(qv, text, lang, allowed=allowed)
-        fused = scored.fused
-        return text, truncated, lang, index, fused, {"scored": scored, "qv": qv}
+        return ScoredQuestion(text, truncated, lang, index, index.score(qv, text, lang, allowed=allowed), qv)
 
     def fused_scores(self, question: str, *, tags: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """Entry ids and their fused scores for one question (reads only; for tuning and tools)."""
-        _, _, _, index, fused, _ = self._scores(question, tags)
-        return index.entry_ids, fused
+        q = self._scores(question, tags)
+        return q.index.entry_ids, q.fused
 
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
         """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`
         (the one write this method makes)."""
-        text, truncated, lang, index, fused, extra = self._scores(question, tags)
+        q = self._scores(question, tags)
+        index, fused, lang = q.index, q.fused, q.lang
         cal = self.calibration
         if tags and (fused <= NEG).all():
             d_status, order, confs = "fallback", np.array([], dtype=np.int64), []
@@ -303,13 +316,13 @@ class Bot:
                 "answered",
                 best.answer,
                 conf,
-                best.id,
-                self._matched(index, extra["qv"], lang, order[0]),
-                sugg[1:],
-                reason,
-                text,
-                lang,
-                truncated,
+                entry_id=best.id,
+                matched_question=self._matched(index, q.vectors, lang, order[0]),
+                suggestions=sugg[1:],
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
             )
         elif d_status == "ambiguous":
             a, b = sugg[0], sugg[1]
@@ -318,9 +331,31 @@ class Bot:
                 if lang != "zh"
                 else f"您是想问：1）{a.question}  2）{b.question}"
             )
-            ans = Answer("ambiguous", msg, conf, None, None, sugg[:2] + sugg[2:], reason, text, lang, truncated)
+            ans = Answer(
+                "ambiguous",
+                msg,
+                conf,
+                entry_id=None,
+                matched_question=None,
+                suggestions=sugg[:2] + sugg[2:],
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
+            )
         else:
-            ans = Answer("fallback", fallback, conf, None, None, sugg, reason, text, lang, truncated)
+            ans = Answer(
+                "fallback",
+                fallback,
+                conf,
+                entry_id=None,
+                matched_question=None,
+                suggestions=sugg,
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
+            )
         if log and ans.status != "answered" and not self.kb.readonly:
             self._log(ans, ids)
         return ans
@@ -343,7 +378,7 @@ class Bot:
                 suggestions=ids,
             )
 
-    def _matched(self, index: SearchIndex, qv: dict, lang: str, entry: int) -> str:
+    def _matched(self, index: SearchIndex, qv: dict[str, np.ndarray], lang: str, entry: int) -> str:
         enc = index.encoder_for(lang, index.entry_langs[entry])
         start = index.starts[entry]
         end = index.starts[entry + 1] if entry + 1 < index.n else len(index.texts)
@@ -356,9 +391,9 @@ class Bot:
 
     def explain(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None) -> list[Candidate]:
         """The top `k` candidates with each signal's part of the score (reads only)."""
-        _, _, lang, index, fused, extra = self._scores(question, tags)
+        q = self._scores(question, tags)
+        index, fused, lang, scored = q.index, q.fused, q.lang, q.scored
         d = decide(fused, self.calibration, k)
-        scored = extra["scored"]
         entries = {e.id: e for e in self.kb.entries([index.entry_ids[i] for i in d.order])}
         out = []
         for i, c in zip(d.order, d.confidences, strict=True):
