@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
 import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +13,12 @@ import numpy as np
 from qa import indexing, loader
 from qa.answer import Answer, Suggestion, decide
 from qa.encoders import registry
-from qa.encoders.base import Encoder, encoder_threads
-from qa.errors import InputError, KBError, ModelMismatchError, StaleIndexError
+from qa.encoders.base import Encoder
+from qa.errors import InputError, KBError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
+from qa.query_embedder import QueryEmbedder
+from qa.reloader import Reloader
 from qa.retrieval.calibration import Calibration
 from qa.retrieval.index import NEG, QUESTION_LANGUAGES, Scored, SearchIndex
 from qa.text import clean_question, detect_lang
@@ -60,15 +58,6 @@ class ScoredQuestion:
         return self.scored.fused
 
 
-#: Question vectors kept per Bot. FAQ traffic repeats itself; a repeated question then skips the
-#: encoder (about 3-5 ms of a 5-8 ms answer). 4096 vectors of 384 floats: 6 MB per encoder.
-QUERY_CACHE_SIZE = 4096
-#: After a background reload fails, questions keep the loaded index this long before one tries again.
-RELOAD_RETRY_S = 10.0
-
-log = logging.getLogger(__name__)
-
-
 def limit_blas_threads() -> None:
     """Run numpy's BLAS on one thread (process-wide).
 
@@ -105,21 +94,19 @@ class Bot:
             encoders = indexing.make_encoders(ids, kb)
         self.encoders = list(encoders)
         indexing.check_model(kb, [e.id for e in self.encoders])
-        self._enc_locks = {e.id: threading.Lock() for e in self.encoders}
-        # Helpers embed a question on a thread of their own while the main encoder runs (10k entries:
-        # 0.4 ms less a question), unless the encoders get one thread each (qa serve --workers N).
-        self._parallel = encoder_threads() >= 2 and any(e.helper for e in self.encoders)
-        self._pool: ThreadPoolExecutor | None = None
+        self.embedder = QueryEmbedder(self.encoders)
         self._lock = threading.Lock()
-        # functools' LRU is thread-safe; two threads may embed one new question at once, which is harmless
-        self._embed_one = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
         self.auto_index = auto_index
         self.background_reload = background_reload
-        self._reloading: threading.Thread | None = None
-        self._reload_failed_at = -float("inf")
-        #: Why the last background reload failed (None once one succeeds): questions meanwhile get the
-        #: index loaded before it.
-        self.reload_error: str | None = None
+        self._reloader: Reloader[tuple[SearchIndex, Calibration, int]] | None = None
+        if kb.path is not None:
+            self._reloader = Reloader(
+                kb.path,
+                readonly=kb.readonly,
+                load=self._read_fresh,
+                install=lambda r: self._install(*r),
+                lock=self._lock,
+            )
         self._version = -1
         self._index: SearchIndex
         self._cal: Calibration
@@ -159,51 +146,37 @@ class Bot:
         already loaded until the new one replaces it (a 100k-entry KB takes ~27 s to reload, 10k ~2 s).
         `force` reloads here and now.
         """
-        if not force and self._reloading is not None and self._reloading.is_alive():
+        reloader = self._reloader
+        if not force and reloader is not None and reloader.running:
             return
         with self._lock:
             if self.kb.data_version() == self._version and not force:
                 return
-            if self.background_reload and not force and self._version != -1 and self.kb.path is not None:
-                if time.monotonic() - self._reload_failed_at < RELOAD_RETRY_S:
-                    return
-                self._reloading = threading.Thread(target=self._reload_in_background, name="qa-reload", daemon=True)
-                self._reloading.start()
+            if self.background_reload and not force and self._version != -1 and reloader is not None:
+                if reloader.due():
+                    reloader.start()
                 return
             self._install(*self._read(self.kb))
 
     @property
     def reloading(self) -> bool:
         """A changed KB is being loaded in the background (questions get the previous index)."""
-        return self._reloading is not None and self._reloading.is_alive()
+        return self._reloader is not None and self._reloader.running
 
-    def _reload_in_background(self) -> None:
-        assert self.kb.path is not None
-        try:
-            kb = KnowledgeBase(self.kb.path, readonly=self.kb.readonly, create=False)
-            try:
-                # A KB switched to another model meanwhile is not reindexed back to this one.
-                indexing.check_model(kb, [e.id for e in self.encoders])
-                loaded = self._read(kb)
-            finally:
-                kb.close()
-            with self._lock:
-                self._install(*loaded)
-            self.reload_error = None
-        except Exception as e:  # the index already loaded stays in use; a later question tries again
-            self._reload_failed_at = time.monotonic()
-            self.reload_error = str(e) or type(e).__name__
-            if isinstance(e, ModelMismatchError):
-                self.reload_error += " (until it restarts, this process answers from the index it has)"
-            log.exception("reloading the knowledge base %s failed", self.kb.path)
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last background reload failed (None once one succeeds): questions meanwhile get
+        the index loaded before it."""
+        return self._reloader.error if self._reloader is not None else None
 
-    @contextlib.contextmanager
-    def _encoders_held(self) -> Iterator[None]:
-        """No question uses an encoder meanwhile (indexing embeds with them; spinning rebuilds them)."""
-        with contextlib.ExitStack() as stack:
-            for enc in self.encoders:
-                stack.enter_context(self._enc_locks[enc.id])
-            yield
+    def _read_fresh(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
+        """_read on a second connection (the background reload)."""
+        # A KB switched to another model meanwhile is not reindexed back to this one.
+        indexing.check_model(kb, [e.id for e in self.encoders])
+        return self._read(kb)
+
+    def _encoders_held(self) -> contextlib.AbstractContextManager[None]:
+        return self.embedder.held()
 
     def _read(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
         return loader.read(kb, self.encoders, auto_index=self.auto_index, hold_encoders=self._encoders_held)
@@ -215,7 +188,7 @@ class Bot:
         helpers = {e.id for e in self.encoders if e.helper}
         alone = all(
             len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
-        ) and not (helpers and self._parallel)
+        ) and not (helpers and self.embedder.parallel)
         spinning = [e for e in self.encoders if e.spin is not None and e.spin != alone]
         if spinning:
             with self._encoders_held():
@@ -253,27 +226,6 @@ class Bot:
         return self._index
 
     # ---- asking --------------------------------------------------------------------------------
-    def _embed(self, text: str, needed: Iterable[str]) -> dict[str, np.ndarray]:
-        wanted = set(needed)
-        helpers = [e.id for e in self.encoders if e.helper and e.id in wanted]
-        others = [e.id for e in self.encoders if not e.helper and e.id in wanted]
-        pending = {}
-        if self._parallel and helpers and others:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-helper")
-            pending = {h: self._pool.submit(self._embed_one, h, text) for h in helpers}
-        out = {h: self._embed_one(h, text) for h in helpers if h not in pending}  # before the others
-        out.update({e: self._embed_one(e, text) for e in others})
-        out.update({h: f.result() for h, f in pending.items()})
-        return out
-
-    def _embed_uncached(self, encoder_id: str, text: str) -> np.ndarray:
-        enc = next(e for e in self.encoders if e.id == encoder_id)
-        with self._enc_locks[encoder_id]:
-            vec = enc.embed([text])[0]
-        vec.setflags(write=False)  # shared by every later ask of the same question
-        return vec
-
     def _scores(self, question: str, tags: Sequence[str] | None) -> ScoredQuestion:
         self.refresh()
         text, truncated = clean_question(question)
@@ -281,7 +233,7 @@ class Bot:
         index = self._index
         if index.n == 0:
             raise InputError("The knowledge base is empty. Add entries with: qa import FILE")
-        qv = self._embed(text, index.encoders_needed(lang))
+        qv = self.embedder.embed(text, index.encoders_needed(lang))
         allowed = None
         if tags:
             wanted = set(tags)

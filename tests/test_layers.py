@@ -40,6 +40,8 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "qa.importing",
             "qa.indexing",
             "qa.loader",
+            "qa.query_embedder",
+            "qa.reloader",
             "qa.tuning",
         ),
         ("base", "kb", "retrieval", "encoders"),
