@@ -30,28 +30,16 @@ class ImportReport:
     """What an import did (or, with `dry_run`, would do)."""
 
     dry_run: bool
-    counts: dict[str, int]  # added, updated, unchanged, removed (KnowledgeBase.upsert's counts)
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
     entries: int  # entries in the KB after the import; a dry run leaves it as it was
     changed: ChangedReport  # the new or changed entries that duplicate another, and conflicts
 
-    @property
-    def added(self) -> int:
-        return self.counts["added"]
-
-    @property
-    def updated(self) -> int:
-        return self.counts["updated"]
-
-    @property
-    def unchanged(self) -> int:
-        return self.counts["unchanged"]
-
-    @property
-    def removed(self) -> int:
-        return self.counts["removed"]
-
     def to_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, **self.counts, "entries": self.entries, **self.changed.to_dict()}
+        counts = {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed}
+        return {"dry_run": self.dry_run, **counts, "entries": self.entries, **self.changed.to_dict()}
 
 
 def import_entries(
@@ -75,13 +63,13 @@ def import_entries(
         with _scratch_copy(db) as kb:
             total = kb.count()
             counts, changed = _import_into(kb, entries, replace, model, progress)
-        return ImportReport(True, counts, total, changed)
+        return ImportReport(True, **counts, entries=total, changed=changed)
     if isinstance(db, KnowledgeBase):
         counts, changed = _import_into(db, entries, replace, model, progress)
-        return ImportReport(False, counts, db.count(), changed)
+        return ImportReport(False, **counts, entries=db.count(), changed=changed)
     kb = KnowledgeBase(Path(db))
     counts, changed = _import_into(kb, entries, replace, model, progress)
-    return ImportReport(False, counts, kb.count(), changed)
+    return ImportReport(False, **counts, entries=kb.count(), changed=changed)
 
 
 @contextlib.contextmanager
