@@ -50,7 +50,8 @@ def index_for(
     """qa's SearchIndex over a set's KB in one language, with `vec` (USE, when there, as the helper),
     with the mix of signals the KB measures for itself (retrieval/selfmeasure.py), as qa runs it."""
     from qa.encoders import registry
-    from qa.reference import reference_texts, reference_vectors
+    from qa.encoders.reference import reference_vectors
+    from qa.retrieval.reference import reference_texts
 
     index = SearchIndex.build(
         entry_ids=[e["id"] for e in kb],

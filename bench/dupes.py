@@ -4,7 +4,7 @@ Default: for each set, a KB with the model (built once, cached in $XDG_CACHE_HOM
 and a copy with PLANTED entries added (variants written for this bench of a text of an existing
 entry, each with another answer, as a curator's import would bring in). One JSON line per set:
 the pairs of entries listed before (the same text after folding case and punctuation, or the
-cosine at the encoder's threshold) and after (qa.duplicates.dupes: the same words, the cosine,
+cosine at the encoder's threshold) and after (qa.curate.duplicates.dupes: the same words, the cosine,
 the spelling rule), how many planted pairs each finds (recall) and how many of its pairs are
 planted ones (precision: on these sets every entry is a distinct intent or question, so a pair
 of two original entries counts as wrong, although some are genuinely confusable; on
@@ -12,7 +12,7 @@ tianchi_covid_zh, whose KB has many real rewordings, precision is not counted), 
 pairs `qa conflicts` lists, and the time of a full pass.
 
     python bench/dupes.py [--model auto] [--sets clinc150,banking77] [--data ../shared/data]
-    python bench/dupes.py --distribution   # the cosines behind qa.duplicates.DEFAULT_THRESHOLDS
+    python bench/dupes.py --distribution   # the cosines behind qa.curate.duplicates.DEFAULT_THRESHOLDS
     python bench/dupes.py --import-cost    # the end-of-import report: 1k entries into ~10k texts
 
 --distribution prints, per encoder signal, each text's best similarity to a text of ANOTHER
@@ -35,13 +35,13 @@ import numpy as np
 
 from qa import indexing
 from qa.bot import Bot
-from qa.duplicates import dupes, exact_duplicates, near_duplicates
+from qa.curate.conflicts import check_changed, conflicts, encoder_embed
+from qa.curate.duplicates import dupes, exact_duplicates, near_duplicates
+from qa.curate.likeness import nearest
 from qa.encoders import registry
 from qa.kb.entry import Entry
 from qa.kb.formats import read_file
 from qa.kb.store import KnowledgeBase
-from qa.likeness import nearest
-from qa.problems import check_changed, conflicts, encoder_embed
 from qa.text import detect_lang
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

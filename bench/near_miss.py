@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 from bench.calibration_lab import default_vectors, index_for
-from qa.duplicates import normalise_text
+from qa.text import normalise_text
 
 
 def main() -> None:

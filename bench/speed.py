@@ -77,7 +77,7 @@ def ask_latency(bot: Bot, queries: list[str], n: int) -> None:
         bot.ask(q, log=False)
         times.append((time.perf_counter() - t) * 1000)
     t0 = time.perf_counter()
-    qv = bot._embed(queries[0], bot.index.encoders_needed("en"))
+    qv = bot.embedder.embed(queries[0], bot.index.encoders_needed("en"))
     for _ in range(50):
         bot.index.score(qv, queries[0], "en")
     search_ms = (time.perf_counter() - t0) * 1000 / 50

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
 import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +13,14 @@ import numpy as np
 from qa import indexing, loader
 from qa.answer import Answer, Suggestion, decide
 from qa.encoders import registry
-from qa.encoders.base import Encoder, encoder_threads
-from qa.errors import InputError, KBError, ModelMismatchError, StaleIndexError
+from qa.encoders.base import Encoder
+from qa.errors import InputError, KBError, StaleIndexError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
+from qa.query_embedder import QueryEmbedder
+from qa.reloader import Reloader
 from qa.retrieval.calibration import Calibration
-from qa.retrieval.index import NEG, QUESTION_LANGUAGES, SearchIndex
+from qa.retrieval.index import NEG, QUESTION_LANGUAGES, Scored, SearchIndex
 from qa.text import clean_question, detect_lang
 
 FALLBACK_TEXT = {
@@ -44,13 +42,20 @@ class Candidate:
     confidence: float
 
 
-#: Question vectors kept per Bot. FAQ traffic repeats itself; a repeated question then skips the
-#: encoder (about 3-5 ms of a 5-8 ms answer). 4096 vectors of 384 floats: 6 MB per encoder.
-QUERY_CACHE_SIZE = 4096
-#: After a background reload fails, questions keep the loaded index this long before one tries again.
-RELOAD_RETRY_S = 10.0
+@dataclass(frozen=True)
+class ScoredQuestion:
+    """One question scored against the index loaded when it was asked (ask, explain, fused_scores)."""
 
-log = logging.getLogger(__name__)
+    text: str  # the question as understood (cleaned, maybe truncated)
+    truncated: bool
+    lang: str
+    index: SearchIndex
+    scored: Scored  # fused and per-signal entry scores
+    vectors: dict[str, np.ndarray]  # the question's vector per encoder
+
+    @property
+    def fused(self) -> np.ndarray:
+        return self.scored.fused
 
 
 def limit_blas_threads() -> None:
@@ -89,21 +94,19 @@ class Bot:
             encoders = indexing.make_encoders(ids, kb)
         self.encoders = list(encoders)
         indexing.check_model(kb, [e.id for e in self.encoders])
-        self._enc_locks = {e.id: threading.Lock() for e in self.encoders}
-        # Helpers embed a question on a thread of their own while the main encoder runs (10k entries:
-        # 0.4 ms less a question), unless the encoders get one thread each (qa serve --workers N).
-        self._parallel = encoder_threads() >= 2 and any(e.helper for e in self.encoders)
-        self._pool: ThreadPoolExecutor | None = None
+        self.embedder = QueryEmbedder(self.encoders)
         self._lock = threading.Lock()
-        # functools' LRU is thread-safe; two threads may embed one new question at once, which is harmless
-        self._embed_one = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
         self.auto_index = auto_index
         self.background_reload = background_reload
-        self._reloading: threading.Thread | None = None
-        self._reload_failed_at = -float("inf")
-        #: Why the last background reload failed (None once one succeeds): questions meanwhile get the
-        #: index loaded before it.
-        self.reload_error: str | None = None
+        self._reloader: Reloader[tuple[SearchIndex, Calibration, int]] | None = None
+        if kb.path is not None:
+            self._reloader = Reloader(
+                kb.path,
+                readonly=kb.readonly,
+                load=self._read_fresh,
+                install=lambda r: self._install(*r),
+                lock=self._lock,
+            )
         self._version = -1
         self._index: SearchIndex
         self._cal: Calibration
@@ -143,51 +146,37 @@ class Bot:
         already loaded until the new one replaces it (a 100k-entry KB takes ~27 s to reload, 10k ~2 s).
         `force` reloads here and now.
         """
-        if not force and self._reloading is not None and self._reloading.is_alive():
+        reloader = self._reloader
+        if not force and reloader is not None and reloader.running:
             return
         with self._lock:
             if self.kb.data_version() == self._version and not force:
                 return
-            if self.background_reload and not force and self._version != -1 and self.kb.path is not None:
-                if time.monotonic() - self._reload_failed_at < RELOAD_RETRY_S:
-                    return
-                self._reloading = threading.Thread(target=self._reload_in_background, name="qa-reload", daemon=True)
-                self._reloading.start()
+            if self.background_reload and not force and self._version != -1 and reloader is not None:
+                if reloader.due():
+                    reloader.start()
                 return
             self._install(*self._read(self.kb))
 
     @property
     def reloading(self) -> bool:
         """A changed KB is being loaded in the background (questions get the previous index)."""
-        return self._reloading is not None and self._reloading.is_alive()
+        return self._reloader is not None and self._reloader.running
 
-    def _reload_in_background(self) -> None:
-        assert self.kb.path is not None
-        try:
-            kb = KnowledgeBase(self.kb.path, readonly=self.kb.readonly, create=False)
-            try:
-                # A KB switched to another model meanwhile is not reindexed back to this one.
-                indexing.check_model(kb, [e.id for e in self.encoders])
-                loaded = self._read(kb)
-            finally:
-                kb.close()
-            with self._lock:
-                self._install(*loaded)
-            self.reload_error = None
-        except Exception as e:  # the index already loaded stays in use; a later question tries again
-            self._reload_failed_at = time.monotonic()
-            self.reload_error = str(e) or type(e).__name__
-            if isinstance(e, ModelMismatchError):
-                self.reload_error += " (until it restarts, this process answers from the index it has)"
-            log.exception("reloading the knowledge base %s failed", self.kb.path)
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last background reload failed (None once one succeeds): questions meanwhile get
+        the index loaded before it."""
+        return self._reloader.error if self._reloader is not None else None
 
-    @contextlib.contextmanager
-    def _encoders_held(self) -> Iterator[None]:
-        """No question uses an encoder meanwhile (indexing embeds with them; spinning rebuilds them)."""
-        with contextlib.ExitStack() as stack:
-            for enc in self.encoders:
-                stack.enter_context(self._enc_locks[enc.id])
-            yield
+    def _read_fresh(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
+        """_read on a second connection (the background reload)."""
+        # A KB switched to another model meanwhile is not reindexed back to this one.
+        indexing.check_model(kb, [e.id for e in self.encoders])
+        return self._read(kb)
+
+    def _encoders_held(self) -> contextlib.AbstractContextManager[None]:
+        return self.embedder.held()
 
     def _read(self, kb: KnowledgeBase) -> tuple[SearchIndex, Calibration, int]:
         return loader.read(kb, self.encoders, auto_index=self.auto_index, hold_encoders=self._encoders_held)
@@ -199,12 +188,12 @@ class Bot:
         helpers = {e.id for e in self.encoders if e.helper}
         alone = all(
             len(set(index.encoders_needed(lang)) - helpers) <= 1 for lang in {*QUESTION_LANGUAGES, *index.entry_langs}
-        ) and not (helpers and self._parallel)
-        spinning = [e for e in self.encoders if hasattr(e, "set_spinning") and getattr(e, "spin", alone) != alone]
+        ) and not (helpers and self.embedder.parallel)
+        spinning = [e for e in self.encoders if e.spin is not None and e.spin != alone]
         if spinning:
             with self._encoders_held():
                 for enc in spinning:
-                    enc.set_spinning(alone)  # type: ignore[attr-defined]
+                    enc.set_spinning(alone)
         self._version = version
 
     def oos_share(self) -> float:
@@ -230,61 +219,37 @@ class Bot:
 
     @property
     def calibration(self) -> Calibration:
-        return loader.apply_overrides(self._cal, self.kb.get_setting("thresholds", {}))
+        return loader.apply_overrides(self._cal, self.kb.config.thresholds)
 
     @property
     def index(self) -> SearchIndex:
         return self._index
 
     # ---- asking --------------------------------------------------------------------------------
-    def _embed(self, text: str, needed: Iterable[str]) -> dict[str, np.ndarray]:
-        wanted = set(needed)
-        helpers = [e.id for e in self.encoders if e.helper and e.id in wanted]
-        others = [e.id for e in self.encoders if not e.helper and e.id in wanted]
-        pending = {}
-        if self._parallel and helpers and others:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-helper")
-            pending = {h: self._pool.submit(self._embed_one, h, text) for h in helpers}
-        out = {h: self._embed_one(h, text) for h in helpers if h not in pending}  # before the others
-        out.update({e: self._embed_one(e, text) for e in others})
-        out.update({h: f.result() for h, f in pending.items()})
-        return out
-
-    def _embed_uncached(self, encoder_id: str, text: str) -> np.ndarray:
-        enc = next(e for e in self.encoders if e.id == encoder_id)
-        with self._enc_locks[encoder_id]:
-            vec = enc.embed([text])[0]
-        vec.setflags(write=False)  # shared by every later ask of the same question
-        return vec
-
-    def _scores(
-        self, question: str, tags: Sequence[str] | None
-    ) -> tuple[str, bool, str, SearchIndex, np.ndarray, dict]:
+    def _scores(self, question: str, tags: Sequence[str] | None) -> ScoredQuestion:
         self.refresh()
         text, truncated = clean_question(question)
         lang = detect_lang(text)
         index = self._index
         if index.n == 0:
             raise InputError("The knowledge base is empty. Add entries with: qa import FILE")
-        qv = self._embed(text, index.encoders_needed(lang))
+        qv = self.embedder.embed(text, index.encoders_needed(lang))
         allowed = None
         if tags:
             wanted = set(tags)
             allowed = np.array([bool(wanted & set(t)) for t in index.entry_tags], dtype=bool)
-        scored = index.score(qv, text, lang, allowed=allowed)
-        fused = scored.fused
-        return text, truncated, lang, index, fused, {"scored": scored, "qv": qv}
+        return ScoredQuestion(text, truncated, lang, index, index.score(qv, text, lang, allowed=allowed), qv)
 
     def fused_scores(self, question: str, *, tags: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """Entry ids and their fused scores for one question (reads only; for tuning and tools)."""
-        _, _, _, index, fused, _ = self._scores(question, tags)
-        return index.entry_ids, fused
+        q = self._scores(question, tags)
+        return q.index.entry_ids, q.fused
 
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
         """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`
         (the one write this method makes)."""
-        text, truncated, lang, index, fused, extra = self._scores(question, tags)
+        q = self._scores(question, tags)
+        index, fused, lang = q.index, q.fused, q.lang
         cal = self.calibration
         if tags and (fused <= NEG).all():
             d_status, order, confs = "fallback", np.array([], dtype=np.int64), []
@@ -296,20 +261,20 @@ class Bot:
         entries = {e.id: e for e in self.kb.entries(ids)}
         sugg = [Suggestion(i, entries[i].question, round(c, 4)) for i, c in zip(ids, confs, strict=True)]
         conf = round(confs[0], 4) if confs else 0.0
-        fallback = self.kb.get_setting("fallback_answer") or FALLBACK_TEXT.get(lang, FALLBACK_TEXT["en"])
+        fallback = self.kb.config.fallback_answer or FALLBACK_TEXT.get(lang, FALLBACK_TEXT["en"])
         if d_status == "answered":
             best = entries[ids[0]]
             ans = Answer(
                 "answered",
                 best.answer,
                 conf,
-                best.id,
-                self._matched(index, extra["qv"], lang, order[0]),
-                sugg[1:],
-                reason,
-                text,
-                lang,
-                truncated,
+                entry_id=best.id,
+                matched_question=self._matched(index, q.vectors, lang, order[0]),
+                suggestions=sugg[1:],
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
             )
         elif d_status == "ambiguous":
             a, b = sugg[0], sugg[1]
@@ -318,9 +283,31 @@ class Bot:
                 if lang != "zh"
                 else f"您是想问：1）{a.question}  2）{b.question}"
             )
-            ans = Answer("ambiguous", msg, conf, None, None, sugg[:2] + sugg[2:], reason, text, lang, truncated)
+            ans = Answer(
+                "ambiguous",
+                msg,
+                conf,
+                entry_id=None,
+                matched_question=None,
+                suggestions=sugg[:2] + sugg[2:],
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
+            )
         else:
-            ans = Answer("fallback", fallback, conf, None, None, sugg, reason, text, lang, truncated)
+            ans = Answer(
+                "fallback",
+                fallback,
+                conf,
+                entry_id=None,
+                matched_question=None,
+                suggestions=sugg,
+                reason=reason,
+                question=q.text,
+                lang=lang,
+                truncated=q.truncated,
+            )
         if log and ans.status != "answered" and not self.kb.readonly:
             self._log(ans, ids)
         return ans
@@ -343,7 +330,7 @@ class Bot:
                 suggestions=ids,
             )
 
-    def _matched(self, index: SearchIndex, qv: dict, lang: str, entry: int) -> str:
+    def _matched(self, index: SearchIndex, qv: dict[str, np.ndarray], lang: str, entry: int) -> str:
         enc = index.encoder_for(lang, index.entry_langs[entry])
         start = index.starts[entry]
         end = index.starts[entry + 1] if entry + 1 < index.n else len(index.texts)
@@ -356,9 +343,9 @@ class Bot:
 
     def explain(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None) -> list[Candidate]:
         """The top `k` candidates with each signal's part of the score (reads only)."""
-        _, _, lang, index, fused, extra = self._scores(question, tags)
+        q = self._scores(question, tags)
+        index, fused, lang, scored = q.index, q.fused, q.lang, q.scored
         d = decide(fused, self.calibration, k)
-        scored = extra["scored"]
         entries = {e.id: e for e in self.kb.entries([index.entry_ids[i] for i in d.order])}
         out = []
         for i, c in zip(d.order, d.confidences, strict=True):

@@ -27,7 +27,7 @@ class IndexReport:
 
 
 def kb_model(kb: KnowledgeBase) -> list[str] | None:
-    m = kb.get_setting("model")
+    m = kb.config.model
     return list(m) if m else None
 
 
@@ -46,7 +46,7 @@ def pending(kb: KnowledgeBase, encoders: Sequence[Encoder], *, full: bool = Fals
     """Texts each encoder has no vector for. Only entries written since the last index are
     checked, unless `full` (or the encoder never indexed this KB)."""
     langs = effective_languages(encoders)
-    done = {} if full else kb.get_setting("indexed_revision", {})
+    done = {} if full else kb.config.indexed_revision
     return {enc.id: kb.missing_texts(enc.id, langs[enc.id], since=done.get(enc.id)) for enc in encoders}
 
 
@@ -82,14 +82,14 @@ def index(
                 vecs = enc.embed([t for _, t in chunk], progress=tick)
                 kb.store_vectors(enc.id, [h for h, _ in chunk], vecs)
             embedded[enc.id] = len(rows)
-    done = dict(kb.get_setting("indexed_revision", {}))
+    done = dict(kb.config.indexed_revision)
     updates: dict[str, object] = {}
     if any(done.get(i) != revision for i in ids) and not kb.readonly:
         updates["indexed_revision"] = {**done, **{i: revision for i in ids}}
     if switched:
         updates.update({"model": ids, "calibration": None})
     if updates:
-        kb.set_settings(updates)
+        kb.config.update(**updates)
     return IndexReport(ids, embedded, switched)
 
 
@@ -126,18 +126,24 @@ def embed_entries(
 
 
 def make_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None = None) -> Encoder:
-    """Build an encoder by name; word-vector encoders read (or, for GloVe, store) their state in the KB.
+    """Build an encoder by name (registry.create); word-vector encoders read (or, for GloVe, store)
+    their state in the KB.
 
     `fasttext:NAME` / `w2v:NAME` resolve to the model trained by `qa train-vectors --name NAME`
     (its id carries a hash of the trained vectors, so retraining asks for a re-index).
     """
     from qa.encoders import registry
 
-    name = registry.ALIASES.get(name, name)
-    if name == "glove-sif":
-        from qa.encoders import word_vectors
-        from qa.kb import word_models
+    return registry.create(name, word_models=lambda word_name: _word_encoder(word_name, kb, texts))
 
+
+def _word_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None) -> Encoder:
+    """The word-vector encoder `name` (registry.create has resolved it): GloVe, fitted on `texts` (else
+    the KB's texts) and stored the first time, or vectors trained by `qa train-vectors`."""
+    from qa.encoders import word_vectors
+    from qa.kb import word_models
+
+    if name == "glove-sif":
         try:
             kind, data, meta = word_models.load_word_model(kb, "glove-sif")
         except NotFoundError:
@@ -147,20 +153,15 @@ def make_encoder(name: str, kb: KnowledgeBase, texts: Sequence[str] | None = Non
                 word_models.save_word_model(kb, "glove-sif", *enc.to_stored())
             return enc
         return word_vectors.from_stored("glove-sif", kind, data, meta)
-    if name.split(":")[0] in ("fasttext", "w2v"):
-        from qa.encoders import word_vectors
-        from qa.kb import word_models
-
-        model_name, _, digest = name.partition(":")[2].partition("@")
-        kind, data, meta = word_models.load_word_model(kb, model_name)
-        enc = word_vectors.from_stored(model_name, kind, data, meta)
-        if digest and enc.id != name:
-            raise ModelMismatchError(
-                f"The word vectors {model_name!r} were retrained since this KB was indexed. Re-embed with: "
-                f"qa index --model {name.split('@')[0]}"
-            )
-        return enc
-    return registry.create(name)
+    model_name, _, digest = name.partition(":")[2].partition("@")
+    kind, data, meta = word_models.load_word_model(kb, model_name)
+    enc = word_vectors.from_stored(model_name, kind, data, meta)
+    if digest and enc.id != name:
+        raise ModelMismatchError(
+            f"The word vectors {model_name!r} were retrained since this KB was indexed. Re-embed with: "
+            f"qa index --model {name.split('@')[0]}"
+        )
+    return enc
 
 
 def make_encoders(names: Sequence[str], kb: KnowledgeBase, texts: Sequence[str] | None = None) -> list[Encoder]:

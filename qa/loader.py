@@ -11,12 +11,13 @@ import numpy as np
 
 from qa import indexing
 from qa.encoders.base import Encoder, effective_languages
+from qa.encoders.reference import reference_vectors
 from qa.errors import StaleIndexError
 from qa.kb.store import KnowledgeBase
-from qa.reference import reference_texts, reference_vectors
 from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import PRIOR, Calibration
 from qa.retrieval.index import SearchIndex
+from qa.retrieval.reference import reference_texts
 from qa.retrieval.selfcal import calibrate_from_kb
 
 #: Recalibrate when the number of texts changed by more than this share since the last fit.
@@ -86,11 +87,11 @@ def read(
     data_version after all that."""
     if auto_index and not kb.readonly:  # questions wait for the encoders only if texts are embedded
         indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None, hold=hold_encoders)
-    stored = kb.get_setting("calibration")
+    stored = kb.config.calibration
     cal = Calibration.from_json(stored["fit"]) if stored else None
     norms = {k: tuple(v) for k, v in stored["norms"].items()} if stored else None
     n_texts = kb.count_texts()  # not kb.texts(): load_index reads those once, below
-    labelled = bool(stored) and str(stored["fit"].get("source", "")).startswith("labelled")
+    labelled = bool(stored and str(stored["fit"].get("source", "")).startswith("labelled"))
     stale = (
         not stored
         or stored.get("version") != selfcal.VERSION
@@ -109,16 +110,16 @@ def read(
 
 def oos_share(kb: KnowledgeBase) -> float:
     """The out-of-scope share the KB calibrates itself at (`qa tune --oos-share`, else the default)."""
-    stored = kb.get_setting("oos_share")
-    return float(stored) if stored is not None else selfcal.DEFAULT_OOS_PRIOR
+    stored = kb.config.oos_share
+    return stored if stored is not None else selfcal.DEFAULT_OOS_PRIOR
 
 
 def oos_share_source(kb: KnowledgeBase) -> str:
     """Where the share `oos_share` returns came from (`qa stats`, `qa tune`)."""
-    stored = kb.get_setting("oos_share_source")
+    stored = kb.config.oos_share_source
     if stored:
         return str(stored)
-    return "qa tune --oos-share" if kb.get_setting("oos_share") is not None else "the default"
+    return "qa tune --oos-share" if kb.config.oos_share is not None else "the default"
 
 
 def fit_and_store(
@@ -158,10 +159,10 @@ def store_calibration(
     if choices is not None:
         fit["measured"] = [c.to_json() for c in choices]
     else:
-        old = kb.get_setting("calibration") or {}
+        old = kb.config.calibration or {}
         if old.get("measured"):
             fit["measured"] = old["measured"]
-    kb.set_settings({"calibration": fit})
+    kb.config.update(calibration=fit)
 
 
 def apply_overrides(cal: Calibration, overrides: dict) -> Calibration:

@@ -1,4 +1,5 @@
-"""Small text utilities: language detection, cleaning and safe truncation of questions."""
+"""Small text utilities: language detection, cleaning and safe truncation of questions, and the
+folded key that finds the same text written twice."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from qa.errors import InputError
 #: Questions longer than this (in characters) are cut before embedding; no FAQ question is longer.
 MAX_QUESTION_CHARS = 1000
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: One Han character: CJK Unified Ideographs, Extension A and the Compatibility Ideographs.
+#: (retrieval/lexical.py keeps its own older range for BM25 tokens: see there.)
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 #: Python decodes bytes that are not UTF-8 (in argv and stdin) to lone surrogates U+DC80-U+DCFF.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -24,7 +27,7 @@ def detect_lang(text: str) -> str:
     letters = _LETTER.findall(text)
     if not letters:
         return "en"
-    han = sum(1 for c in letters if _HAN.match(c))
+    han = sum(1 for c in letters if HAN.match(c))
     return "zh" if han * 5 >= len(letters) else "en"
 
 
@@ -60,3 +63,13 @@ def clean_question(text: str) -> tuple[str, bool]:
         raise InputError('The question is empty. Type a question, e.g.: qa ask "what is qa?"')
     truncated = len(text) > MAX_QUESTION_CHARS
     return text[:MAX_QUESTION_CHARS], truncated
+
+
+_PUNCT = {"P", "S"}
+
+
+def normalise_text(text: str) -> str:
+    """Case, width, punctuation and spacing folded: the key of exact duplicates."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(" " if unicodedata.category(c)[0] in _PUNCT else c for c in text)
+    return " ".join(text.split())

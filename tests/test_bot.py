@@ -115,7 +115,7 @@ def test_background_reload_answers_from_the_loaded_index_until_the_new_one_is_re
     assert ans.entry_id != "new" and bot.reloading and bot.index.n == 2
     assert bot.ask("how do I reset my password").entry_id == "pw"  # still answering meanwhile
     gate.set()
-    bot._reloading.join(10)
+    bot._reloader.thread.join(10)
     assert not bot.reloading and bot.index.n == 3
     assert bot.ask("do you sell gift cards").entry_id == "new"
 
@@ -133,7 +133,7 @@ def test_a_failed_background_reload_keeps_the_loaded_index(tmp_path, fake, entri
     monkeypatch.setattr(bot, "_read", broken)
     KnowledgeBase(path).upsert([Entry("new", "do you sell gift cards", "Yes, in store.", [], "en")])
     bot.ask("how do I reset my password")
-    bot._reloading.join(10)
+    bot._reloader.thread.join(10)
     assert "reloading the knowledge base" in caplog.text and "disk on fire" in caplog.text
     assert bot.reload_error == "disk on fire"
     assert bot.ask("how do I reset my password").entry_id == "pw" and bot.index.n == 2
@@ -152,7 +152,7 @@ def test_a_background_reload_does_not_follow_a_switch_to_another_model(tmp_path,
     bot = Bot(KnowledgeBase(path), [fake], background_reload=True)
     indexing.index(KnowledgeBase(path), [FakeEncoder(id="other")], switch=True)  # qa index --model other
     assert bot.ask("how do I reset my password").entry_id == "pw"
-    bot._reloading.join(10)
+    bot._reloader.thread.join(10)
     assert "indexed with other, not fake" in bot.reload_error and "answers from the index it has" in bot.reload_error
     assert bot.ask("how do I reset my password").entry_id == "pw"
     assert indexing.kb_model(KnowledgeBase(path)) == ["other"]  # the reload did not switch it back
@@ -271,9 +271,9 @@ def test_a_repeated_question_is_not_embedded_again(bot, monkeypatch):
 
 
 def test_the_query_cache_forgets_the_least_recently_used(fake, entries, monkeypatch):
-    import qa.bot as bot_module
+    import qa.query_embedder as embedder_module
 
-    monkeypatch.setattr(bot_module, "QUERY_CACHE_SIZE", 2)
+    monkeypatch.setattr(embedder_module, "QUERY_CACHE_SIZE", 2)
     kb = KnowledgeBase.memory()
     kb.upsert(entries)
     bot = Bot(kb, [fake])

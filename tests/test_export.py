@@ -144,7 +144,7 @@ class _Stdout(io.TextIOWrapper):
 
 
 def test_xlsx_to_stdout_only_when_it_is_not_a_terminal(db, entries, monkeypatch, capsys):
-    from qa.kb.formats_xlsx import read_xlsx
+    from qa.kb.formats.xlsx import read_xlsx
 
     piped = _Stdout(tty=False)
     monkeypatch.setattr("sys.stdout", piped)

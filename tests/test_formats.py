@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import MAX_FIELD_BYTES, Entry
 from qa.kb.formats import BINARY_FORMATS, FORMATS, detect_format, read_entries, read_file, to_bytes, write_entries
-from qa.kb.formats_azure import HEADER as AZURE_HEADER
-from qa.kb.formats_xlsx import UNSTORABLE, read_xlsx
+from qa.kb.formats.azure import HEADER as AZURE_HEADER
+from qa.kb.formats.xlsx import UNSTORABLE, read_xlsx
 from qa.text import MAX_QUESTION_CHARS
 from tests.conftest import xlsx_bytes
 

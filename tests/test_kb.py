@@ -188,3 +188,16 @@ def test_the_write_ahead_log_is_cut_back_after_big_writes(tmp_path, entries):
     kb.upsert(entries)
     # without a limit SQLite keeps the log at its largest size (1.25 GB after a 100k-entry KB)
     assert kb.db.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT
+
+
+def test_typed_settings_read_and_write_the_settings_table():
+    kb = KnowledgeBase()
+    assert kb.config.model is None and kb.config.thresholds == {} and kb.config.oos_share is None
+    kb.config.update(model=["fake"], oos_share=0.25, thresholds={"answer_threshold": 0.5})
+    assert kb.get_setting("model") == ["fake"] and kb.config.model == ["fake"]
+    assert kb.config.oos_share == 0.25 and kb.config.thresholds == {"answer_threshold": 0.5}
+    kb.config.update(oos_share=None)
+    assert kb.config.oos_share is None and kb.get_setting("oos_share", "gone") == "gone"
+    with pytest.raises(TypeError, match="Unknown setting"):
+        kb.config.update(treshold=1)
+    assert kb.count_log() == 0

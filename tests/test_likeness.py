@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.bot import Bot
-from qa.likeness import answered_by, fold, grams, lexical_pairs, ngram_matrix
+from qa.curate.likeness import answered_by, fold, grams, lexical_pairs, ngram_matrix
 from tests.conftest import ENTRIES
 
 
@@ -58,11 +58,11 @@ def _brute(texts, owner, floor, rows=None):
 
 
 def test_lexical_pairs_equal_the_full_product(monkeypatch):
-    import qa.likeness
+    import qa.curate.likeness
 
     texts = [t for e in ENTRIES for t in e.texts()] + ["how do i reset my passwords", "opening time", "新冠肺炎症状？"]
     owner = np.array([i for i, e in enumerate(ENTRIES) for _ in e.texts()] + [90, 91, 92])
-    monkeypatch.setattr(qa.likeness, "BLOCK_CELLS", 3 * len(texts))  # 3 rows at a time
+    monkeypatch.setattr(qa.curate.likeness, "BLOCK_CELLS", 3 * len(texts))  # 3 rows at a time
     m = ngram_matrix(texts)
     r, c, s = lexical_pairs(m, 0.6, owner)
     assert set(zip(r.tolist(), c.tolist(), strict=True)) == _brute(texts, owner, 0.6) != set()

@@ -10,12 +10,14 @@ import pytest
 
 from qa.bot import Bot
 from qa.curate import merge
-from qa.duplicates import DupePair, dupes, normalise_text, spelling_duplicates
+from qa.curate.check import used_entries
+from qa.curate.conflicts import check_changed, conflicts, encoder_embed, jaccard
+from qa.curate.duplicates import DupePair, dupes, spelling_duplicates
+from qa.curate.likeness import nearest
 from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry
 from qa.kb.store import KnowledgeBase
-from qa.likeness import nearest
-from qa.problems import check_changed, conflicts, encoder_embed, jaccard, used_entries
+from qa.text import normalise_text
 from tests.conftest import ENTRIES, run_cli, shared_set
 
 #: A paraphrase of "how do I reset my password" (fake cosine .92) and a copy of an alternate of
@@ -68,7 +70,7 @@ class TTY(io.StringIO):
 
 # ---- the logic -------------------------------------------------------------------------------
 def test_nearest_in_blocks_equals_the_full_matrix(monkeypatch):
-    import qa.likeness
+    import qa.curate.likeness
 
     rng = np.random.default_rng(1)
     v = rng.normal(size=(50, 8)).astype(np.float32)
@@ -77,7 +79,7 @@ def test_nearest_in_blocks_equals_the_full_matrix(monkeypatch):
     full = v @ v.T
     full[owner[:, None] == owner[None, :]] = -np.inf
     want = np.sort(full, axis=1)[:, ::-1][:, :3]
-    monkeypatch.setattr(qa.likeness, "BLOCK_CELLS", 7 * 50)  # 7 rows at a time
+    monkeypatch.setattr(qa.curate.likeness, "BLOCK_CELLS", 7 * 50)  # 7 rows at a time
     idx, sim = nearest(v, owner, k=3, block_rows=2048)
     np.testing.assert_allclose(sim, want, rtol=1e-5)
     assert (owner[idx] != owner[:, None]).all()

@@ -9,7 +9,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from qa.bot import Bot
-from qa.repl import COMMANDS, Chat, run_repl
+from qa.cli.chat import COMMANDS, Chat, run_repl
 
 
 @pytest.fixture

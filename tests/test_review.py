@@ -7,8 +7,8 @@ import json
 import pytest
 
 from qa.bot import Bot
+from qa.curate.unanswered import clusters
 from qa.encoders.fake import FakeEncoder
-from qa.unanswered import clusters
 from tests.conftest import run_cli
 
 

@@ -114,7 +114,7 @@ def test_a_kb_changed_by_another_process_reloads_while_requests_are_served(kb_pa
     assert health["reloading"] is True and health["entries"] == 6
     assert client.post("/ask", json={"question": "how do I reset my password"}).json()["entry_id"] == "pw"
     gate.set()
-    bot._reloading.join(10)
+    bot._reloader.thread.join(10)
     health = client.get("/health").json()
     assert health["reloading"] is False and health["entries"] == 7 and health["reload_error"] is None
     assert client.post("/ask", json={"question": "do you sell gift cards"}).json()["entry_id"] == "gift"

@@ -1,5 +1,5 @@
 """Excel workbooks: messy sheets read as people keep them, errors naming sheet, row and column,
-what the writer refuses. The round trip is in test_formats; the CLI in test_cli and test_export."""
+what the writer refuses. The round trip is in test_formats; the CLI in tests/cli/test_import.py and test_export."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
 from qa.kb.formats import read_file, to_bytes
-from qa.kb.formats_xlsx import read_xlsx
+from qa.kb.formats.xlsx import read_xlsx
 from tests.conftest import xlsx_bytes
 
 

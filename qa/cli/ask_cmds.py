@@ -7,14 +7,8 @@ import sys
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db
+from qa.cli.common import db_option, json_option, open_bot, print_json
 from qa.cli.render import render, use_colour
-
-
-def open_bot(db: str | None, model: str | None = None):  # noqa: ANN201 - Bot, imported lazily
-    from qa.bot import Bot
-
-    return Bot.open(resolve_db(db), model=model)
 
 
 @click.command()
@@ -66,7 +60,7 @@ def chat(db: str | None, as_json: bool, model: str | None) -> None:
       qa chat
       printf 'what is qa?\\n怎么导入文件？\\n' | qa chat --json
     """
-    from qa.repl import run_piped, run_repl
+    from qa.cli.chat import run_piped, run_repl
 
     bot = open_bot(db, model)
     if not sys.stdin.isatty():

@@ -19,6 +19,7 @@ from qa.errors import ImportFormatError, InputError
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
+    from qa.bot import Bot
     from qa.kb.entry import Entry
 
 
@@ -84,12 +85,12 @@ def bundled_db_path() -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(path)
     try:
-        if kb.get_setting("source_hash") != digest:
+        if kb.config.source_hash != digest:
             entries = [e for f in files for e in read_knowledge(f)]
             with kb.atomic():
                 kb.upsert(entries, replace=True)
                 # model None: the next Bot indexes it with the default model (only missing vectors)
-                kb.set_settings({"source_hash": digest, "name": "bundled qa help", "model": None})
+                kb.config.update(source_hash=digest, name="bundled qa help", model=None)
     finally:
         kb.close()
     return path
@@ -102,6 +103,13 @@ def resolve_db(db: str | None, *, bundled_ok: bool = True) -> Path:
     if not bundled_ok:
         raise click.UsageError("Say which KB to use: --db PATH (or set QA_DB).")
     return bundled_db_path()
+
+
+def open_bot(db: str | None, model: str | None = None) -> Bot:
+    """The Bot over the KB named by --db (see resolve_db); qa.bot is imported only when called."""
+    from qa.bot import Bot
+
+    return Bot.open(resolve_db(db), model=model)
 
 
 def print_json(obj: Any) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +12,7 @@ from qa.cli.common import db_option, json_option, print_json, progress_factory, 
 from qa.kb.formats import FORMATS
 
 if TYPE_CHECKING:
-    from qa.kb.entry import Entry
-    from qa.kb.store import KnowledgeBase
-    from qa.problems import ChangedReport
+    from qa.curate.conflicts import ChangedReport
 
 
 @click.command(name="import")
@@ -61,82 +56,26 @@ def import_(
       qa import faq.csv --db faq.db --replace --dry-run
       qa import faq.xlsx --db faq.db          # the first sheet, with CSV's columns
     """
+    from qa.importing import import_entries
     from qa.kb.formats import read_file
-    from qa.kb.store import KnowledgeBase
 
     path = resolve_db(db, bundled_ok=False)
     entries = read_file(file, fmt, encoding)
-    quiet = silent or as_json
-    if dry_run:
-        with _scratch_copy(path) as kb:
-            total = kb.count()
-            counts, report = _import_into(kb, entries, replace, model, quiet)
-    else:
-        kb = KnowledgeBase(path)
-        counts, report = _import_into(kb, entries, replace, model, quiet)
-        total = kb.count()
+    progress = progress_factory("Embedding", silent or as_json)
+    result = import_entries(path, entries, replace=replace, dry_run=dry_run, model=model, progress=progress)
     if as_json:
-        print_json({"dry_run": dry_run, **counts, "entries": total, **report.to_dict()})
+        print_json(result.to_dict())
         return
     verb = "Would change" if dry_run else "Imported"
     click.echo(
-        f"{verb}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-        f"{counts['removed']} removed. The KB has {total} entries{' now' if dry_run else ''}."
+        f"{verb}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.removed} removed. The KB has {result.entries} entries{' now' if dry_run else ''}."
     )
-    _echo_changed(report, path, dry_run)
+    _echo_changed(result.changed, path, dry_run)
 
 
 #: Pairs the end-of-import report prints (qa dupes lists them all).
 REPORT_PAIRS = 10
-
-
-@contextlib.contextmanager
-def _scratch_copy(path: Path) -> Iterator[KnowledgeBase]:
-    """A writable copy of the KB at `path` (an empty KB if there is none) in a temporary folder."""
-    from qa.kb.store import KnowledgeBase
-
-    with tempfile.TemporaryDirectory(prefix="qa-dry-run-") as tmp:
-        copy = Path(tmp) / "kb.db"
-        if path.exists():
-            source = KnowledgeBase(path, readonly=True)
-            try:
-                source.copy_to(copy)
-            finally:
-                source.close()
-        kb = KnowledgeBase(copy)
-        try:
-            yield kb
-        finally:
-            kb.close()
-
-
-def _import_into(
-    kb: KnowledgeBase, entries: list[Entry], replace: bool, model: str | None, quiet: bool
-) -> tuple[dict[str, int], ChangedReport]:
-    """Embed, then write entries, vectors and calibration in one transaction; then compare the
-    entries that changed with the KB. Returns the counts and that report (qa.problems.ChangedReport)."""
-    from qa import indexing
-    from qa.bot import Bot
-    from qa.encoders import registry
-    from qa.problems import check_changed, encoder_embed
-
-    ids = registry.expand(model) if model else (indexing.kb_model(kb) or registry.expand(registry.DEFAULT_MODEL))
-    encoders = indexing.make_encoders(ids, kb, texts=[t for e in entries for t in e.texts()])
-    indexing.check_model(kb, [e.id for e in encoders])
-    # Embed first, then write entries, vectors and calibration in one transaction: an error or
-    # Ctrl-C at any point leaves the KB as it was.
-    vectors = indexing.embed_entries(kb, encoders, entries, progress=progress_factory("Embedding", quiet))
-    before = {e.id: e.content() for e in kb.entries([e.id for e in entries])} if entries else {}
-    with kb.atomic():
-        counts = kb.upsert(entries, replace=replace)
-        for model_id, hashes, matrix in vectors:
-            kb.store_vectors(model_id, hashes, matrix)
-        indexing.index(kb, encoders, switch=indexing.kb_model(kb) is None)
-        bot = Bot(kb, encoders)  # loads the index and refits the calibration if the KB changed enough
-    changed = list(dict.fromkeys(e.id for e in entries if before.get(e.id) != e.content()))
-    answers = {e.id: e.answer for e in kb.entries()}
-    report = check_changed(bot.index, bot.calibration, changed, answers, encoder_embed(encoders))
-    return counts, report
 
 
 def _echo_changed(report: ChangedReport, path: Path, dry_run: bool) -> None:
@@ -288,24 +227,24 @@ def stats(db: str | None, as_json: bool) -> None:
 
     kb = KnowledgeBase(resolve_db(db), create=False)
     entries = kb.entries()
-    cal = kb.get_setting("calibration")
+    cal = kb.config.calibration
     fit = Calibration.from_json(cal["fit"]) if cal else None
     out = {
         "path": str(kb.path),
         "entries": len(entries),
         "texts": sum(1 + len(e.alternates) for e in entries),
         "languages": dict(Counter(e.lang for e in entries)),
-        "model": kb.get_setting("model"),
+        "model": kb.config.model,
         "vectors": kb.vector_models(),
         "calibration": fit.source if fit else None,
         "answer_threshold": fit.answer_threshold if fit else None,
         "ambiguity_margin": fit.ambiguity_margin if fit else None,
-        "threshold_overrides": kb.get_setting("thresholds", {}),
+        "threshold_overrides": kb.config.thresholds,
         "oos_share": oos_share(kb),
         "oos_share_source": oos_share_source(kb),
         "mixes": (cal or {}).get("mixes", {}),
         "signals_measured": (cal or {}).get("measured", []),
-        "logged_questions": kb.db.execute("SELECT count(*) FROM log").fetchone()[0],
+        "logged_questions": kb.count_log(),
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }
     if as_json:
@@ -313,9 +252,7 @@ def stats(db: str | None, as_json: bool) -> None:
         return
     notes = {
         "oos_share": (
-            " (the default; qa tune --oos-share or --from-review sets it)"
-            if kb.get_setting("oos_share") is None
-            else ""
+            " (the default; qa tune --oos-share or --from-review sets it)" if kb.config.oos_share is None else ""
         ),
         "calibration": (
             " (the KB has too few alternates to calibrate itself: add alternates, or qa tune QUERIES.jsonl)"

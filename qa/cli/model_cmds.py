@@ -21,7 +21,7 @@ def models(db: str | None, as_json: bool) -> None:
     from qa.kb.store import KnowledgeBase
 
     kb = KnowledgeBase(resolve_db(db), create=False)
-    used = kb.get_setting("model") or []
+    used = kb.config.model or []
     rows: list[dict[str, object]] = [{**r, "used": r["id"] in used} for r in registry.describe()]
     if as_json:
         print_json({"kb_model": used, "default": registry.AUTO, "encoders": rows})

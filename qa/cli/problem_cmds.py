@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json, resolve_db, write_db_option
+from qa.cli.common import db_option, json_option, open_bot, print_json, resolve_db, write_db_option
 from qa.errors import InputError
 
 
@@ -29,13 +29,13 @@ def _check_threshold(threshold: float | None) -> None:
 
 
 def _thresholds(index: Any, threshold: float | None) -> dict[str, float]:
-    from qa.duplicates import threshold_for
+    from qa.curate.duplicates import threshold_for
 
     return {enc: threshold_for(enc, threshold) for enc in index.signals}
 
 
 def _describe(thresholds: dict[str, float]) -> str:
-    from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+    from qa.curate.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
 
     cosines = ", ".join(f"{enc} {t:.2f}" for enc, t in thresholds.items()) or "no encoder"
     return f"{cosines}; spelling {SPELLING_SIMILARITY:.2f} answered at {ANSWERED_CONFIDENCE:.0%}"
@@ -78,8 +78,7 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
       qa dupes --db faq.db
       qa dupes --db faq.db --threshold 0.85 --limit 0 --json
     """
-    from qa.cli.ask_cmds import open_bot
-    from qa.duplicates import dupes as find_dupes
+    from qa.curate.duplicates import dupes as find_dupes
 
     _check_threshold(threshold)
     bot = open_bot(db)
@@ -87,7 +86,7 @@ def dupes(db: str | None, threshold: float | None, limit: int, as_json: bool) ->
     shown = pairs[: limit or None]
     thresholds = _thresholds(bot.index, threshold)
     if as_json:
-        from qa.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
+        from qa.curate.duplicates import ANSWERED_CONFIDENCE, SPELLING_SIMILARITY
 
         spelling = {"similarity": SPELLING_SIMILARITY, "confidence": ANSWERED_CONFIDENCE}
         print_json(
@@ -168,10 +167,9 @@ def conflicts(db: str | None, threshold: float | None, limit: int, as_json: bool
       qa conflicts --db faq.db
       qa conflicts --db faq.db --json
     """
-    from qa.cli.ask_cmds import open_bot
-    from qa.duplicates import dupes as find_dupes
-    from qa.problems import conflicts as find_conflicts
-    from qa.problems import encoder_embed
+    from qa.curate.conflicts import conflicts as find_conflicts
+    from qa.curate.conflicts import encoder_embed
+    from qa.curate.duplicates import dupes as find_dupes
 
     _check_threshold(threshold)
     bot = open_bot(db)
@@ -225,10 +223,9 @@ def check(db: str | None, as_json: bool, strict: bool, limit: int) -> None:
       qa check --db faq.db
       qa check --db faq.db --strict --json
     """
-    from qa.cli.ask_cmds import open_bot
-    from qa.problems import check as run_check
-    from qa.problems import used_entries
-    from qa.selftest import selftest
+    from qa.curate.check import check as run_check
+    from qa.curate.check import used_entries
+    from qa.curate.selftest import selftest
 
     bot = open_bot(db)
     log = bot.kb.logged(limit=-1)  # SQLite: LIMIT -1 is no limit

@@ -6,7 +6,7 @@ import shlex
 
 import click
 
-from qa.cli.common import db_option, json_option, print_json
+from qa.cli.common import db_option, json_option, open_bot, print_json
 
 
 @click.command(name="eval")
@@ -26,7 +26,6 @@ def eval_(queries: str, db: str | None, as_json: bool) -> None:
       qa eval queries.jsonl --db faq.db
       qa eval queries.jsonl --db faq.db --json
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.evaluate import METRIC_KEYS, confusions, metrics, read_queries, run
 
     labelled = read_queries(queries)
@@ -99,8 +98,7 @@ def selftest(db: str | None, as_json: bool, minimum: float, limit: int) -> None:
     Example:
       qa selftest --db faq.db --min 0.9
     """
-    from qa.cli.ask_cmds import open_bot
-    from qa.selftest import selftest as run_selftest
+    from qa.curate.selftest import selftest as run_selftest
 
     if not 0.0 <= minimum <= 1.0:
         raise click.BadParameter("must be between 0 and 1", param_hint="--min")
@@ -182,7 +180,6 @@ def tune(
       qa tune --db faq.db --threshold 0.6 --margin 0.4
       qa tune --db faq.db --reset
     """
-    from qa.cli.ask_cmds import open_bot
     from qa.loader import oos_share_source
     from qa.tuning import fit_labelled
 
@@ -206,16 +203,16 @@ def tune(
         )
     bot = open_bot(db)
     if reset:
-        bot.kb.set_settings({"thresholds": None, "oos_share": None, "oos_share_source": None})
+        bot.kb.config.update(thresholds=None, oos_share=None, oos_share_source=None)
     if from_review:
         from qa.tuning import share_from_review
 
         est = share_from_review(bot)
         oos_share = est.share
         source = f"qa review: {est.answerable} questions mapped to an entry, {est.dismissed} dismissed"
-        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": source})
+        bot.kb.config.update(oos_share=oos_share, oos_share_source=source)
     elif oos_share is not None:
-        bot.kb.set_settings({"oos_share": oos_share, "oos_share_source": "qa tune --oos-share"})
+        bot.kb.config.update(oos_share=oos_share, oos_share_source="qa tune --oos-share")
     if queries:
         from qa.evaluate import read_queries
 
@@ -224,13 +221,13 @@ def tune(
     elif precision is not None or reset or oos_share is not None:  # (--from-review set oos_share)
         kw = {} if precision is None else {"precision": precision}
         bot.recalibrate(**kw)
-    overrides = dict(bot.kb.get_setting("thresholds", {}))
+    overrides = dict(bot.kb.config.thresholds)
     if threshold is not None:
         overrides["answer_threshold"] = threshold
     if margin is not None:
         overrides["ambiguity_margin"] = margin
     if threshold is not None or margin is not None:
-        bot.kb.set_settings({"thresholds": overrides})
+        bot.kb.config.update(thresholds=overrides)
     cal = bot.calibration
     out = {
         "calibration": cal.source,

@@ -21,7 +21,7 @@ def unanswered(db: str | None, as_json: bool, limit: int) -> None:
       qa unanswered --db faq.db
     """
     from qa.bot import Bot
-    from qa.unanswered import clusters
+    from qa.curate.unanswered import clusters
 
     found = clusters(Bot.open(resolve_db(db)), limit=limit)
     if as_json:
@@ -61,8 +61,8 @@ def review(db: str | None) -> None:
     """
     from qa import curate
     from qa.bot import Bot
+    from qa.curate.unanswered import clusters
     from qa.errors import InputError, NotFoundError
-    from qa.unanswered import clusters
 
     if not sys.stdin.isatty():
         raise InputError("qa review is interactive: run it in a terminal. See the queue with: qa unanswered")

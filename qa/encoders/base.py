@@ -38,10 +38,15 @@ class Encoder(ABC):
     search_model: bool = False
     #: One line for `qa models`.
     description: str = ""
+    #: Whether its threads busy-wait after a run (set_spinning changes it); None: it has no such threads.
+    spin: bool | None = None
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed at most `batch_size` texts; rows need not be normalised."""
+
+    def set_spinning(self, spin: bool) -> None:  # noqa: B027 - a no-op unless an encoder has spinning threads
+        """Let the encoder's threads busy-wait after a run (faster when it runs alone) or not."""
 
     def supports(self, lang: str) -> bool:
         return "*" in self.languages or lang in self.languages

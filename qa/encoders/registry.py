@@ -68,8 +68,9 @@ def expand(model: str) -> list[str]:
 
 
 def create(name: str, word_models: Callable[[str], Encoder] | None = None) -> Encoder:
-    """Build an encoder by id. `st:PATH` loads a local sentence-transformers folder; word-vector
-    encoders (`glove-sif`, `w2v:...`, `fasttext:...`) come from `word_models`, which knows the KB."""
+    """Build an encoder by id or alias: the one place that maps names to encoders. `st:PATH` loads a
+    local sentence-transformers folder; word-vector encoders (`glove-sif`, `w2v:...`, `fasttext:...`)
+    come from `word_models`, which knows the KB (qa.indexing.make_encoder passes it)."""
     name = ALIASES.get(name, name)
     if name in BUILTIN:
         return BUILTIN[name]()

@@ -23,6 +23,7 @@ import sqlite_utils
 from qa.errors import KBError, NotFoundError
 from qa.kb.entry import Entry, text_hash
 from qa.kb.schema import MIGRATIONS, OUR_TABLES, current_version
+from qa.kb.settings import Settings
 from qa.kb.vectors import decode_vectors, encode_vector
 
 BUSY_TIMEOUT_S = 10.0
@@ -215,6 +216,11 @@ class KnowledgeBase:
         with self._lock:
             rows = self.db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
         return {k: json.loads(v) for k, v in rows}
+
+    @property
+    def config(self) -> Settings:
+        """The settings, typed (qa.kb.settings): `kb.config.model`, `kb.config.update(oos_share=.3)`."""
+        return Settings(self)
 
     def set_settings(self, values: dict[str, Any]) -> None:
         with self.atomic():
@@ -499,6 +505,11 @@ class KnowledgeBase:
                 "INSERT INTO feedback(ts, question, entry_id, helpful, source) VALUES (?, ?, ?, ?, ?)",
                 [now(), question, entry_id, int(helpful), source],
             )
+
+    def count_log(self) -> int:
+        """Logged questions, dealt with or not."""
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM log").fetchone()[0])
 
     def feedback_counts(self) -> dict[str, tuple[int, int]]:
         """entry id -> (helpful, not helpful)."""

@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: Where jieba cuts: U+3400-U+9FFF. Not qa.text.HAN (which adds the Compatibility Ideographs
+#: U+F900-U+FAFF and leaves out the Yijing symbols U+4DC0-U+4DFF): that pattern here would change
+#: the BM25 tokens of texts holding those characters, so this one is kept as it was.
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 

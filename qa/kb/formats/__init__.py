@@ -1,6 +1,7 @@
-"""Reading and writing entries: JSONL (the ../shared/data format), JSON, YAML, CSV/TSV
-(formats_table), Markdown (formats_md), the Azure QnA Maker TSV export (formats_azure) and Excel
-workbooks (formats_xlsx, the one binary format: read_file and to_bytes handle it).
+"""Reading and writing entries: JSONL (the ../shared/data format), JSON and YAML here, CSV/TSV
+(table.py), Markdown (md.py), the Azure QnA Maker TSV export (azure.py) and Excel workbooks
+(xlsx.py, the one binary format: read_file and to_bytes handle it). records.py turns records
+into entries for all of them.
 
 Readers are all-or-nothing: they parse the whole file first and raise ImportFormatError with the
 line number of the first bad row, so nothing is written from a malformed file. Writers are
@@ -13,14 +14,26 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
-from qa.text import detect_lang
+from qa.kb.formats.records import check_unique, entry_from_dict, jsonl_records, listed_entry
+
+__all__ = [
+    "BINARY_FORMATS",
+    "FORMATS",
+    "check_unique",
+    "detect_format",
+    "entry_from_dict",
+    "jsonl_records",
+    "read_entries",
+    "read_file",
+    "to_bytes",
+    "write_entries",
+]
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "yaml", "md", "azure", "xlsx")
 BINARY_FORMATS = ("xlsx",)
@@ -47,106 +60,6 @@ def detect_format(path: str) -> str:
     return fmt
 
 
-def _strs(value: Any, what: str, line: int | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split("|") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v.strip() for v in value if v.strip()]
-    raise ImportFormatError(f"'{what}' must be a list of strings", line=line, column=what)
-
-
-def entry_from_dict(d: Any, line: int | None = None) -> Entry:
-    """Validate one record (the ../shared/data kb.jsonl shape) into an Entry.
-
-    An ImportFormatError about one field has that field's name as its `column`."""
-    if not isinstance(d, dict):
-        raise ImportFormatError(f"expected an object with id, question, answer, got {type(d).__name__}", line=line)
-    question = d.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise ImportFormatError("missing or empty 'question'", line=line, column="question")
-    answer = d.get("answer", "")
-    if answer is None:
-        answer = ""
-    if not isinstance(answer, str):
-        raise ImportFormatError("'answer' must be text", line=line, column="answer")
-    raw_id = d.get("id")
-    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        raise ImportFormatError("missing 'id'", line=line, column="id")
-    if not isinstance(raw_id, str | int):
-        raise ImportFormatError("'id' must be text or a number", line=line, column="id")
-    question = question.strip()
-    alternates = [a for a in dict.fromkeys(_strs(d.get("alternates"), "alternates", line)) if a != question]
-    lang = d.get("lang") or detect_lang(question)
-    if not isinstance(lang, str):
-        raise ImportFormatError("'lang' must be text", line=line, column="lang")
-    entry = Entry(
-        str(raw_id).strip(), question, answer.strip(), alternates, lang.strip(), _strs(d.get("tags"), "tags", line)
-    )
-    too_big = entry.oversized()
-    if too_big is not None:
-        raise ImportFormatError(too_big[1], line=line, column=too_big[0])
-    try:
-        entry.check_text()
-    except InputError as e:  # a JSON "\udcff" escape, or YAML text that is not UTF-8
-        raise ImportFormatError(str(e), line=line) from e
-    return entry
-
-
-def jsonl_records(lines: Iterable[str], path: str | None = None) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object) for each non-blank line; ImportFormatError names a bad line."""
-    for n, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield n, json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise ImportFormatError(f"not valid JSON ({e.msg})", line=n, path=path) from e
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:60].strip("-")
-
-
-def fill_ids(ids: Sequence[str | None], questions: Sequence[str], prefix: str) -> list[str]:
-    """Keep the given ids; make the missing ones from the question (a slug, else `prefix-<n>`).
-
-    Deterministic, and unique: a made id never equals a given id or another made one.
-    """
-    taken = {i for i in ids if i}
-    out: list[str] = []
-    for n, (given, question) in enumerate(zip(ids, questions, strict=True), start=1):
-        if given:
-            out.append(given)
-            continue
-        base = _slug(question) or f"{prefix}-{n}"
-        made, k = base, 1
-        while made in taken:
-            k += 1
-            made = f"{base}-{k}"
-        taken.add(made)
-        out.append(made)
-    return out
-
-
-def check_unique(entries: list[tuple[int, Entry]], unit: str = "line") -> list[Entry]:
-    """The entries, or ImportFormatError for the first repeated id; the numbers count `unit`s: lines,
-    rows, or (JSON, YAML) entries."""
-    seen: dict[str, int] = {}
-    for n, e in entries:
-        if e.id in seen:
-            by_entry = unit == "entry"
-            raise ImportFormatError(
-                f"duplicate id {e.id!r} (first on {unit} {seen[e.id]})",
-                column="id",
-                line=None if by_entry else n,
-                entry=n if by_entry else None,
-            )
-        seen[e.id] = n
-    return [e for _, e in entries]
-
-
 def read_entries(f: TextIO, fmt: str) -> list[Entry]:
     if fmt == "jsonl":
         return check_unique([(n, entry_from_dict(d, n)) for n, d in jsonl_records(f)])
@@ -170,28 +83,20 @@ def read_entries(f: TextIO, fmt: str) -> list[Entry]:
             return []
         if not isinstance(data, list):
             raise ImportFormatError(f"expected a list of entries, got {type(data).__name__}", line=1)
-        return check_unique([(n, _listed_entry(d, n)) for n, d in enumerate(data, start=1)], unit="entry")
+        return check_unique([(n, listed_entry(d, n)) for n, d in enumerate(data, start=1)], unit="entry")
     if fmt in ("csv", "tsv"):
-        from qa.kb.formats_table import read_table
+        from qa.kb.formats.table import read_table
 
         return read_table(f, "\t" if fmt == "tsv" else ",")
     if fmt == "md":
-        from qa.kb.formats_md import read_md
+        from qa.kb.formats.md import read_md
 
         return read_md(f)
     if fmt == "azure":
-        from qa.kb.formats_azure import read_azure
+        from qa.kb.formats.azure import read_azure
 
         return read_azure(f)
     raise _unknown(fmt)
-
-
-def _listed_entry(d: Any, n: int) -> Entry:
-    """The n-th entry of a JSON or YAML list; errors name it by its position (there are no line numbers)."""
-    try:
-        return entry_from_dict(d)
-    except ImportFormatError as e:
-        raise ImportFormatError(e.message, column=e.column, entry=n) from e
 
 
 def _unknown(fmt: str) -> InputError:
@@ -203,7 +108,7 @@ def _unknown(fmt: str) -> InputError:
 def to_bytes(entries: Sequence[Entry], fmt: str, encoding: str = "utf-8") -> bytes:
     """The whole file for `entries` (a text format in `encoding`); InputError for what it cannot hold."""
     if fmt == "xlsx":
-        from qa.kb.formats_xlsx import write_xlsx
+        from qa.kb.formats.xlsx import write_xlsx
 
         return write_xlsx(entries)
     try:
@@ -232,15 +137,15 @@ def write_entries(entries: Sequence[Entry], f: TextIO, fmt: str) -> None:
 
         yaml.safe_dump(rows, f, allow_unicode=True, sort_keys=False)
     elif fmt in ("csv", "tsv"):
-        from qa.kb.formats_table import write_table
+        from qa.kb.formats.table import write_table
 
         write_table(entries, f, fmt)
     elif fmt == "md":
-        from qa.kb.formats_md import write_md
+        from qa.kb.formats.md import write_md
 
         write_md(entries, f)
     elif fmt == "azure":
-        from qa.kb.formats_azure import write_azure
+        from qa.kb.formats.azure import write_azure
 
         write_azure(entries, f)
     else:
@@ -263,7 +168,7 @@ def read_file(path: str, fmt: str | None = None, encoding: str = "utf-8") -> lis
         raise InputError(f"{path} is a folder, not a file.") from e
     try:
         if fmt == "xlsx":
-            from qa.kb.formats_xlsx import read_xlsx
+            from qa.kb.formats.xlsx import read_xlsx
 
             return read_xlsx(data)
         return read_entries(io.StringIO(_decode(data, encoding, path), newline=""), fmt)

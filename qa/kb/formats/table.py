@@ -1,4 +1,4 @@
-"""Tables: CSV and TSV files, and the rows of a spreadsheet (formats_xlsx), read the same way.
+"""Tables: CSV and TSV files, and the rows of a spreadsheet (xlsx.py), read the same way.
 
     id,question,answer,alternates,lang,tags
     pw,How do I reset my password?,Click the link.,I forgot my password|password reset,en,account
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import MAX_FIELD_BYTES, Entry
-from qa.kb.formats import entry_from_dict
+from qa.kb.formats.records import entry_from_dict
 
 COLUMNS = ("id", "question", "answer", "alternates", "lang", "tags")
 

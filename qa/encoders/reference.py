@@ -1,29 +1,19 @@
-"""Everyday questions in each language, unrelated to almost any KB, and their vectors.
+"""The vectors of the reference questions (qa.retrieval.reference: everyday questions in each
+language, unrelated to almost any KB), which give the cosine scale of a question language a KB has
+no texts in (retrieval/norms.py).
 
-They give the cosine scale of a question language a KB has no texts in (retrieval/norms.py).
-Their vectors are cached per built-in encoder in the user cache folder; other encoders (word
-vectors trained on one KB, local sentence-transformers folders) embed them each time.
+They are cached per built-in encoder in the user cache folder; other encoders (word vectors trained
+on one KB, local sentence-transformers folders) embed them each time.
 """
 
 from __future__ import annotations
 
 import hashlib
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from qa.encoders.base import Encoder, cache_dir, write_cache_file
-
-REFERENCE_DIR = Path(__file__).resolve().parent / "retrieval" / "reference"
-
-
-@cache
-def reference_texts(lang: str) -> tuple[str, ...]:
-    path = REFERENCE_DIR / f"{lang}.txt"
-    if not path.is_file():
-        return ()
-    return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+from qa.retrieval.reference import reference_texts
 
 
 def reference_vectors(encoder: Encoder, lang: str) -> np.ndarray | None:

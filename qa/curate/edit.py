@@ -8,7 +8,7 @@ import unicodedata
 from qa.errors import InputError, NotFoundError
 from qa.kb.entry import Entry, text_hash
 from qa.kb.store import KnowledgeBase
-from qa.text import clean_question, detect_lang
+from qa.text import clean_question, detect_lang, normalise_text
 
 
 def new_id(kb: KnowledgeBase, question: str) -> str:
@@ -71,8 +71,6 @@ def add_entry(
 def merge_preview(keep: Entry, gone: Entry) -> list[str]:
     """The texts of `gone` that merging it into `keep` adds as alternates: its question and
     alternates, less those `keep` already has (compared with case, punctuation and spacing folded)."""
-    from qa.duplicates import normalise_text
-
     seen = {normalise_text(t) for t in keep.texts()}
     added = []
     for text in gone.texts():

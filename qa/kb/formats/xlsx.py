@@ -1,9 +1,9 @@
 """Excel workbooks (.xlsx), read and written with openpyxl.
 
 Read: the first sheet, its first row that is not blank the header. Its columns are CSV's (id,
-question, answer, alternates, lang, tags; see formats_table: `|` between alternates and tags, or
+question, answer, alternates, lang, tags; see table.py: `|` between alternates and tags, or
 alternates as rows repeating an id), or, when the header has Azure's Question, Answer, Source and
-Metadata, an Azure QnA export's (see formats_azure; cells hold real line breaks, not `\\n`). Header
+Metadata, an Azure QnA export's (see azure.py; cells hold real line breaks, not `\\n`). Header
 names match in any case and without surrounding spaces; rows of blank cells are skipped. A cell
 becomes text: 12 or 12.0 -> "12", a date -> "2024-05-01", TRUE/FALSE; a formula gives the value the
 spreadsheet program saved with it. Errors name the sheet, row and column.
@@ -27,9 +27,9 @@ from typing import Any
 
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
-from qa.kb.formats_azure import COLUMNS as AZURE_COLUMNS
-from qa.kb.formats_azure import azure_entries, column_key
-from qa.kb.formats_table import COLUMNS, cells, check_no_pipes, table_entries
+from qa.kb.formats.azure import COLUMNS as AZURE_COLUMNS
+from qa.kb.formats.azure import azure_entries, column_key
+from qa.kb.formats.table import COLUMNS, cells, check_no_pipes, table_entries
 
 SHEET = "FAQ"
 #: What XML 1.0, and so XLSX, cannot hold; openpyxl raises IllegalCharacterError on most of it.

@@ -27,7 +27,7 @@ from typing import TextIO
 
 from qa.errors import ImportFormatError, InputError
 from qa.kb.entry import Entry
-from qa.kb.formats import check_unique, entry_from_dict, fill_ids
+from qa.kb.formats.records import check_unique, entry_from_dict, fill_ids
 from qa.text import detect_lang
 
 _HEADING = re.compile(r"##(\s|$)")

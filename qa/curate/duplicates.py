@@ -4,7 +4,7 @@ Four reasons, strongest first: the same text (case, width, punctuation and spaci
 same words (spacing and plural -s folded too), stored vectors at a cosine threshold per encoder,
 and the spelling rule (character n-grams, confirmed by the KB's own calibrated answer). Pure
 functions over a SearchIndex and its calibration: no encoder runs here. The signals themselves are
-in qa.likeness.
+in qa.curate.likeness.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from qa.likeness import answered_by, fold, lexical_pairs, nearest, ngram_matrix
+from qa.curate.likeness import answered_by, fold, lexical_pairs, nearest, ngram_matrix
 from qa.retrieval.calibration import Calibration
 from qa.retrieval.index import SearchIndex
+from qa.text import normalise_text
 
 #: Cosine (between texts of two different entries, with the encoder that compares their
 #: languages) from which a pair is reported as a near-duplicate. Measured by bench/dupes.py (auto
@@ -42,15 +43,7 @@ FALLBACK_THRESHOLD = 0.90
 #: Neighbours kept per text: a pair of entries is found from either of its texts.
 NEIGHBOURS = 5
 
-_PUNCT = {"P", "S"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def normalise_text(text: str) -> str:
-    """Case, width, punctuation and spacing folded: the key of exact duplicates."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(c)[0] in _PUNCT else c for c in text)
-    return " ".join(text.split())
 
 
 def threshold_for(encoder: str | None, threshold: float | None = None) -> float:
@@ -61,7 +54,7 @@ def threshold_for(encoder: str | None, threshold: float | None = None) -> float:
 
 # ---- near-duplicates ----------------------------------------------------------------------------
 #: The spelling rule (beside the cosine): two texts of different entries whose character trigrams
-#: (case, width, punctuation, spacing and plural -s folded away: qa.likeness) have at least this
+#: (case, width, punctuation, spacing and plural -s folded away: qa.curate.likeness) have at least this
 #: cosine, that state the same numbers, and one of which the KB answers with the other's entry at
 #: ANSWERED_CONFIDENCE or more when its own entry is hidden. It finds typos one encoder's cosine
 #: misses ("how many calroies in this slice of pizza": MiniLM .87). bench/dupes.py plants 30
@@ -139,7 +132,7 @@ def _among(index: SearchIndex, among: Iterable[int] | None) -> np.ndarray | None
 
 
 def same_words(index: SearchIndex, among: Iterable[int] | None = None) -> list[DupePair]:
-    """Pairs of entries sharing a text once folded (qa.likeness.fold), similarity 1.0; `exact` when
+    """Pairs of entries sharing a text once folded (qa.curate.likeness.fold), similarity 1.0; `exact` when
     they share one after normalise_text alone. Needs no vectors. With `among` (entry indices), only
     pairs with at least one of those entries."""
     wanted = None if among is None else set(among)
