@@ -6,26 +6,30 @@ score (answerable vs out of scope) of:
   - `max <enc>`: plain cosine, an entry's score = its best text, per encoder;
   - `qa`: qa's fused score (z-scored centroid+top-2 blend per encoder, plus BM25) with the mix the KB
     measures for itself (selfmeasure, via bench.calibration_lab.index_for);
-  - `ridge`: a linear head over the concatenated frozen vectors, ridge regression to one-hot entry
-    targets (closed form), trained on the KB's questions and alternates; `qa+ridge` adds its z-scored
-    score to qa's fused score at weight w;
-  - `logreg`: sklearn's multinomial logistic regression on the same features (`qa+logreg`: its
-    z-scored logits added the same way);
-  - `wccn`: a learned linear map of each encoder's space, the within-entry covariance whitened
-    (shrunk towards the identity by alpha; alpha = inf is no map), then qa's scoring unchanged in it:
-    nearest-neighbour retrieval itself, explainable as before;
-  - `wccn+ridge`: both.
-Every hyper-parameter (ridge lambda, C, alpha, the weight w) is chosen by 5-fold cross-validation over
-the KB's own texts (each text hidden with its fold, the head trained on the other folds, the text
-asked against the rest of the KB): never from the queries. A KB with under MIN_HELD_OUT held-out
-texts gets no head (w = 0). `oos_auroc_*` compare, for the out-of-scope decision, the AUROC of the
-head's top probability (`head_prob`), of qa's top fused score (`qa_top`), of qa's fused score of the
-entry the combination ranks first (`qa_at_pick`), beside that of the combination's top score
-(`auroc`). `train_s` is the whole training (cross-validation included) on one thread.
+  - `softmax`: multinomial logistic regression (numpy, L-BFGS: qa/retrieval/head.py) over the
+    concatenated frozen vectors of all the set's encoders, trained on the KB's questions and
+    alternates; `qa+softmax` adds its z-scored score to qa's fused score at weight w;
+    `softmax-mix`: the same over the mix's encoders only (no encoder time added per question);
+  - `logreg`: sklearn's LogisticRegression on the same features; `ridge`: ridge regression to one-hot
+    targets (closed form); each added to qa's score the same way;
+  - `qmap`: a learned map of the question's vector q -> q(I + D), trained so each KB text lands on its
+    own entry's centroid (softmax over entries of scaled cosines: same-entry against other-entry),
+    then qa's scoring unchanged (nearest neighbour in a learned metric; new entries need no retraining);
+  - `wccn`: each encoder's space whitened by its within-entry covariance (shrunk towards the identity
+    by alpha; alpha = inf is no map), qa's scoring unchanged in it; `wccn+ridge`: both.
+Every hyper-parameter (C, lambda, alpha, scale, the weight w) is chosen by 5-fold cross-validation over
+the KB's own texts (each text hidden with its fold, the head trained on the other folds, the text asked
+against the rest of the KB): never from the queries. A KB with under MIN_HELD_OUT held-out texts gets
+no head. For the out-of-scope decision, `oos_auroc_*` give the AUROC of the head's top probability
+(`head_prob`), of qa's top fused score (`qa_top`), of qa's fused score of the entry the combination
+ranks first (`qa_at_pick`), and of that plus the head at weight min(w, .25) (`qa+.25head_at_pick`);
+`auroc` is that of the combination's top score. `train_s`: the whole training (cross-validation
+included) on one thread.
 
-    OMP_NUM_THREADS=1 python bench/head_lab.py [--sets clinc150,banking77] [--no-logreg] [--grid]
+    OMP_NUM_THREADS=1 python bench/head_lab.py [--sets clinc150,banking77] [--no-logreg] [--grid] [--table]
 
-`--grid` also prints every weight's real figures (an oracle view: what the choice leaves on the table).
+`--grid` also prints every weight's real figures (an oracle view: what the choice leaves on the table);
+`--table` prints a Markdown summary (hit@1 / AUROC per set and candidate) after the JSON lines.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` and `
 from bench.calibration_lab import default_vectors, index_for  # noqa: E402
 from bench.explore_scoring import DATA  # noqa: E402
 from qa.evaluate import auroc  # noqa: E402
+from qa.retrieval import head  # noqa: E402
 from qa.retrieval.dense import centroids, top2_mean  # noqa: E402
 from qa.retrieval.lexical import LexicalIndex  # noqa: E402
 from qa.retrieval.norms import norm_constants  # noqa: E402
@@ -52,7 +57,9 @@ MIN_HELD_OUT = 100
 LAMBDAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 CS = (1.0, 3.0, 10.0, 30.0)
 ALPHAS = (0.03, 0.1, 0.3, 1.0, np.inf)
-WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+QMAP_SCALES = (10.0, 30.0)
+QMAP_CS = (1.0, 10.0)
 
 
 # ---- qa's dense scoring, vectorised, with an optional left-out text per query ----------------------
@@ -117,53 +124,53 @@ def logreg_fit(x: np.ndarray, y: np.ndarray, n_classes: int, c: float):
     return m
 
 
-def softmax_fit(x: np.ndarray, y: np.ndarray, n_classes: int, c: float, iters: int = 100, memory: int = 10):
-    """Multinomial logistic regression in numpy (what qa could ship): mean cross-entropy plus
-    |W|^2 / (2 C n), by L-BFGS with a backtracking line search from zero (deterministic); (W, b).
-    On banking77 it converges in ~40 steps (0.4 s on one thread; plain gradient descent took 1.9 s)."""
+def softmax_fit(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression in numpy by L-BFGS (qa/retrieval/head.py's fit). On banking77
+    it converges in ~40 steps (0.4 s on one thread; plain gradient descent took 1.9 s)."""
+    return head.fit(x, y, n_classes, c)
+
+
+def qmap_fit(x: np.ndarray, owner: np.ndarray, blocks: list[int], c: float, s: float) -> np.ndarray:
+    """A map of the question's vector, q -> q (I + D), the KB's vectors left as they are: the softmax
+    over entries of s * cos(x (I + D), centroid) (the text's own entry's centroid without it) for every
+    training text x, with |D|^2 / (2 C n) as penalty. x: the encoders' unit vectors side by side,
+    each block divided by sqrt(#blocks), so x . centroid is the mean of the encoders' cosines."""
     n, d = x.shape
+    n_e = int(owner.max()) + 1
     x = np.ascontiguousarray(x, np.float32)
-    t = np.eye(n_classes, dtype=np.float32)[y]
+    sums = np.zeros((n_e, d), np.float32)
+    np.add.at(sums, owner, x)
+    loo = sums[owner] - x
+    cents, own = unit_blocks(sums, blocks), unit_blocks(loo, blocks)
+    t = np.eye(n_e, dtype=bool)[owner]
     reg = 1.0 / (c * n)
-    cut = d * n_classes
 
     def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[:cut].reshape(d, n_classes), theta[cut:]
-        z = x @ w + b
+        dm = theta.reshape(d, d)
+        xm = x + x @ dm
+        z = s * (xm @ cents.T)
+        z[t] = s * np.einsum("ij,ij->i", xm, own)
         z -= z.max(1, keepdims=True)
         e = np.exp(z)
-        s = e.sum(1, keepdims=True)
-        loss = float((np.log(s[:, 0]) - (z * t).sum(1)).mean() + 0.5 * reg * float((w * w).sum()))
-        g = (e / s - t) / n
-        return loss, np.concatenate([(x.T @ g + reg * w).ravel(), g.sum(0)])
+        tot = e.sum(1, keepdims=True)
+        loss = float((np.log(tot[:, 0]) - z[t]).mean() + 0.5 * reg * float((dm * dm).sum()))
+        g = (e / tot - t) / n
+        g_own = g[t].copy()
+        g[t] = 0.0
+        grad = s * (x.T @ (g @ cents) + x.T @ (g_own[:, None] * own)) + reg * dm
+        return loss, grad.ravel()
 
-    theta = np.zeros(cut + n_classes, np.float32)
-    loss, g = f(theta)
-    hist: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(iters):
-        q, alphas = g.copy(), []
-        for s_, y_ in reversed(hist):
-            a = float(s_ @ q) / float(y_ @ s_)
-            alphas.append(a)
-            q -= a * y_
-        if hist:
-            q *= float(hist[-1][0] @ hist[-1][1]) / float(hist[-1][1] @ hist[-1][1])
-        for (s_, y_), a in zip(hist, reversed(alphas), strict=True):
-            q += (a - float(y_ @ q) / float(y_ @ s_)) * s_
-        step = 1.0 if hist else 1.0 / max(float(np.linalg.norm(g)), 1e-12)
-        slope = -float(g @ q)
-        while True:
-            new = theta - step * q
-            new_loss, new_g = f(new)
-            if new_loss <= loss + 1e-4 * step * slope or step < 1e-10:
-                break
-            step *= 0.5
-        hist = [*hist[-(memory - 1) :], (new - theta, new_g - g)]
-        done = abs(loss - new_loss) < 1e-5 * max(abs(loss), 1.0)
-        theta, loss, g = new, new_loss, new_g
-        if done:
-            break
-    return theta[:cut].reshape(d, n_classes), theta[cut:]
+    return head.lbfgs(f, np.zeros(d * d, np.float32)).reshape(d, d)
+
+
+def unit_blocks(v: np.ndarray, blocks: list[int]) -> np.ndarray:
+    """Each encoder's block of v at unit length, divided by sqrt(#blocks)."""
+    out, off = np.zeros_like(v), 0
+    for dim in blocks:
+        part = v[:, off : off + dim]
+        out[:, off : off + dim] = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-9)
+        off += dim
+    return out / np.sqrt(len(blocks))
 
 
 def logreg_scores(m, x: np.ndarray, n_classes: int) -> np.ndarray:
@@ -291,6 +298,10 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
         hq = (score(model, feat_q) - mu) / sd
         row[label] = {**measure(hq, gold), "cv_hit@1": round(alone, 3), "param": p}
         comb = base_q + w * hq
+
+        def at_pick(m: np.ndarray) -> np.ndarray:
+            return m[np.arange(len(comb)), comb.argmax(1)]
+
         raw = hq * sd
         prob = 1 / np.exp(raw - raw.max(1, keepdims=True)).sum(1)  # the head's top probability
         row[f"qa+{label}"] = {
@@ -300,7 +311,8 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
             "train_s": round(train_s, 1),
             "oos_auroc_head_prob": measure(comb, gold, prob)["auroc"],
             "oos_auroc_qa_top": measure(comb, gold, base_q.max(1))["auroc"],
-            "oos_auroc_qa_at_pick": measure(comb, gold, base_q[np.arange(len(comb)), comb.argmax(1)])["auroc"],
+            "oos_auroc_qa_at_pick": measure(comb, gold, at_pick(base_q))["auroc"],
+            "oos_auroc_qa+.25head_at_pick": measure(comb, gold, at_pick(base_q + min(w, 0.25) * hq))["auroc"],
         }
         if grid:
             row[f"qa+{label} grid"] = {str(x): measure(base_q + x * hq, gold)["hit@1"] for x in WEIGHTS}
@@ -312,7 +324,9 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
     choose_head("softmax", lambda x, y, c: softmax_fit(x, y, n_e, c), ridge_score, CS)
     # only the encoders the KB's mix embeds questions with (no extra encoder time per question)
     used = [e for e, _ in mix.parts]
-    if used != encs:
+    if used == encs:
+        row["qa+softmax-mix"] = row["qa+softmax"]
+    else:
         choose_head(
             "softmax-mix",
             lambda x, y, c: softmax_fit(x, y, n_e, c),
@@ -323,6 +337,44 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
         )
     if use_logreg:
         choose_head("logreg", lambda x, y, c: logreg_fit(x, y, n_e, c), lambda m, x: logreg_scores(m, x, n_e), CS)
+
+    # a learned map of the question's vector (qmap_fit), over the mix's encoders; qa's scoring unchanged
+    used = [e for e, _ in mix.parts]
+    blocks = [vec[e].shape[1] for e in used]
+    xq = unit_blocks(np.concatenate([vec[e] for e in used], axis=1), blocks)
+    qq = unit_blocks(np.concatenate([qvec[e] for e in used], axis=1), blocks)
+
+    def mapped_z(dm: np.ndarray, q: np.ndarray, drop: np.ndarray | None) -> dict[str, np.ndarray]:
+        qm = q + q @ dm
+        out, off = {}, 0
+        for e, dim in zip(used, blocks, strict=True):
+            part = qm[:, off : off + dim]
+            out[e] = dense_z(part / np.linalg.norm(part, axis=1, keepdims=True), vec[e], owner, drop=drop)
+            off += dim
+        return out
+
+    t0 = time.perf_counter()
+    best_q = (row["qa"]["cv_hit@1"], None, None)
+    for sc in QMAP_SCALES:
+        for c in QMAP_CS:
+            zf = {e: zh[e].copy() for e in encs}
+            for f in range(FOLDS):
+                tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+                dm = qmap_fit(xq[tr], owner[tr], blocks, c, sc)
+                rows = [pos_in_held[int(t)] for t in te]
+                for e, z in mapped_z(dm, xq[te], te).items():
+                    zf[e][rows] = z
+            v = cv_hit(fused(mix, zf, lex_h), gold_h)
+            if v > best_q[0] + 1e-9:
+                best_q = (v, sc, c)
+    v, sc, c = best_q
+    if sc is None:
+        row["qmap"] = {**row["qa"], "scale": None}
+    else:
+        dm = qmap_fit(xq, owner, blocks, c, sc)
+        row["qmap"] = {**measure(fused(mix, {**zq, **mapped_z(dm, qq, None)}, lex_q), gold), "cv_hit@1": round(v, 3)}
+        row["qmap"].update({"scale": sc, "C": c})
+    row["qmap"]["train_s"] = round(time.perf_counter() - t0, 1)
 
     # a learned linear map per encoder (within-entry whitening), qa's scoring unchanged in it
     t0 = time.perf_counter()
@@ -393,15 +445,37 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
     return row
 
 
+TABLE = ["qa", "qa+softmax", "qa+softmax-mix", "qa+logreg", "qa+ridge", "qmap", "wccn", "wccn+ridge"]
+
+
+def table(rows: list[dict]) -> str:
+    def cell(r: dict, k: str) -> str:
+        m = r.get(k) or (r.get("qa") if k != "qa" else None)  # no head: the same as qa
+        if m is None:
+            return "–"
+        au = "" if m.get("auroc") is None else f" / {m['auroc']:.3f}".replace("0.", ".")
+        return f"{m['hit@1']:.3f}".lstrip("0") + au
+
+    lines = ["| set | " + " | ".join(TABLE) + " |", "|---" * (len(TABLE) + 1) + "|"]
+    for r in rows:
+        lines.append(f"| {r['set']} | " + " | ".join(cell(r, k) for k in TABLE) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default="")
     ap.add_argument("--no-logreg", action="store_true")
     ap.add_argument("--grid", action="store_true")
+    ap.add_argument("--table", action="store_true")
     args = ap.parse_args()
     sets = args.sets.split(",") if args.sets else sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    rows = []
     for name in sets:
-        print(json.dumps(run(name, not args.no_logreg, args.grid), ensure_ascii=False), flush=True)
+        rows.append(run(name, not args.no_logreg, args.grid))
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    if args.table:
+        print(table(rows))
 
 
 if __name__ == "__main__":
