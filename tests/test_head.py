@@ -91,7 +91,14 @@ def test_no_head_without_alternates(kb) -> None:
     vectors, owner, _, _ = kb
     first = np.searchsorted(owner, np.arange(N_ENTRIES))
     trained = head.train(vectors[first], np.arange(N_ENTRIES), N_ENTRIES)
-    assert trained.head is None and len(trained.held) == 0
+    assert trained.head is None and len(trained.held) == 0 and "too few alternates" in trained.reason
+
+
+def test_no_head_beyond_the_training_budget(kb, monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors, owner, _, _ = kb
+    monkeypatch.setattr(head, "MAX_WORK", vectors.size * N_ENTRIES - 1)
+    trained = head.train(vectors, owner, N_ENTRIES)
+    assert trained.head is None and trained.reason == "too large to train in time"
 
 
 def test_too_few_alternates_get_no_head(kb) -> None:

@@ -31,6 +31,11 @@ MIN_HELD_OUT = 100
 CS = (3.0, 10.0, 30.0)
 #: Weights of the head's z-scored score beside the fused retrieval score, the KB picks one.
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+#: Texts x dimensions x entries above which no head is trained (one gradient costs about that many
+#: multiply-adds, and training takes ~16 fits of ~40 steps): clinc150 with MiniLM+USE is 1.3e8 and
+#: trains in ~9 s on one core. A 10k-entry KB needs another method (sampled negatives, or a map of
+#: the question's vector, whose cost does not grow with the entries: bench/head_lab.py's qmap).
+MAX_WORK = 1e9
 #: Raise when the head's training changes: stored heads of an older qa are then retrained.
 VERSION = 1
 
@@ -154,9 +159,10 @@ class Head:
 
 @dataclass(frozen=True)
 class Trained:
-    head: Head | None  # None: too few alternates to learn from
+    head: Head | None  # None: see `reason`
     held: np.ndarray  # the held-out texts (held_out(owner))
     cross_fitted: np.ndarray  # (len(held), n_entries): z-scored head scores from heads blind to them
+    reason: str = ""  # why there is no head
 
 
 def _hit1(scores: np.ndarray, gold: np.ndarray) -> float:
@@ -182,9 +188,12 @@ def train(
     owner = np.asarray(owner, dtype=np.int64)
     fold = folds(owner)
     held = np.flatnonzero(fold >= 0)
-    if len(held) < MIN_HELD_OUT:
-        return Trained(None, held, np.zeros((len(held), n_entries), np.float32))
     x = np.asarray(vectors, np.float32)
+    none = np.zeros((len(held), n_entries), np.float32)
+    if len(held) < MIN_HELD_OUT:
+        return Trained(None, held, none, f"{len(held)} held-out texts (under {MIN_HELD_OUT}): too few alternates")
+    if x.shape[0] * x.shape[1] * n_entries > MAX_WORK:
+        return Trained(None, held, none, "too large to train in time")
     row = np.full(len(owner), -1)
     row[held] = np.arange(len(held))
     gold = owner[held]
