@@ -30,7 +30,7 @@ MIN_HELD_OUT = 100
 #: Inverse strengths of the L2 penalty (as sklearn's C) the KB chooses from: bench/head_lab.py.
 CS = (3.0, 10.0, 30.0)
 #: Weights of the head's z-scored score beside the fused retrieval score, the KB picks one.
-WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 #: Texts x dimensions x entries above which no head is trained (one gradient costs about that many
 #: multiply-adds, and training takes ~16 fits of ~40 steps): clinc150 with MiniLM+USE is 1.3e8 and
 #: trains in ~9 s on one core. A 10k-entry KB needs another method (sampled negatives, or a map of
@@ -185,6 +185,22 @@ def train(
     `weights`) are those that rank the held-out texts best with it; without it, the head alone picks
     the penalty and the weight is the smallest non-zero one. Ties go to the smaller weight and penalty.
     """
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: sums in another order would move the weights by rounding, and L-BFGS can carry
+    # that far enough to change an answer; a KB must get the same head on any machine of the kind.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train(vectors, owner, n_entries, retrieval, cs, weights)
+
+
+def _train(
+    vectors: np.ndarray,
+    owner: np.ndarray,
+    n_entries: int,
+    retrieval: np.ndarray | None,
+    cs: tuple[float, ...],
+    weights: tuple[float, ...],
+) -> Trained:
     owner = np.asarray(owner, dtype=np.int64)
     fold = folds(owner)
     held = np.flatnonzero(fold >= 0)
