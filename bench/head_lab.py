@@ -15,6 +15,7 @@ score (answerable vs out of scope) of:
   - `qmap`: a learned map of the question's vector q -> q(I + D), trained so each KB text lands on its
     own entry's centroid (softmax over entries of scaled cosines: same-entry against other-entry),
     then qa's scoring unchanged (nearest neighbour in a learned metric; new entries need no retraining);
+    `qmap+softmax`: with the softmax head beside it (its weight chosen again on the mapped scores);
   - `wccn`: each encoder's space whitened by its within-entry covariance (shrunk towards the identity
     by alpha; alpha = inf is no map), qa's scoring unchanged in it; `wccn+ridge`: both.
 Every hyper-parameter (C, lambda, alpha, scale, the weight w) is chosen by 5-fold cross-validation over
@@ -283,18 +284,22 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
             out[[pos_in_held[int(t)] for t in te]] = score(model, feat[te])
         return out
 
-    def choose_head(label: str, fit, score, params, feat: np.ndarray = feat, feat_q: np.ndarray = feat_q) -> None:
+    def choose_head(
+        label: str, fit, score, params, feat: np.ndarray = feat, feat_q: np.ndarray = feat_q
+    ) -> dict[str, np.ndarray]:
         """The head with the penalty and weight that rank the held-out texts best (as `label`), and
         the best with the weight capped at CAPPED_W (as `label (w<=1)`)."""
         t0 = time.perf_counter()
-        tried = []
+        tried, kept = [], {}
         for p in params:
             h = crossfit(lambda x, y, p=p: fit(x, y, p), score, feat)
             mu, sd = zscore_head(h, held, gold_h)
             hz = (h - mu) / sd
+            kept[p] = hz
             for w in WEIGHTS:
                 tried.append((cv_hit(base_h + w * hz, gold_h), -w, -params.index(p), p, mu, sd, cv_hit(hz, gold_h)))
         models: dict = {}
+        out: dict[str, np.ndarray] = {}
         for suffix, pool in (("", tried), (f" (w<={CAPPED_W:g})", [t for t in tried if -t[1] <= CAPPED_W])):
             v, w, _, p, mu, sd, alone = max(pool, key=lambda t: t[:3])  # ties: smaller w, then smaller p
             w = -w
@@ -302,6 +307,8 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
                 models[p] = fit(feat, owner, p)
             train_s = time.perf_counter() - t0
             hq = (score(models[p], feat_q) - mu) / sd
+            if not suffix:
+                out["held"], out["queries"] = kept[p], hq
             if not suffix:
                 row[label] = {**measure(hq, gold), "cv_hit@1": round(alone, 3), "param": p}
             comb = base_q + w * hq
@@ -325,12 +332,13 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
             }
             if grid and not suffix:
                 row[f"qa+{label} grid"] = {str(x): list(measure(base_q + x * hq, gold).values()) for x in WEIGHTS}
+        return out
 
     def ridge_score(m, x):
         return x @ m[0] + m[1]
 
     choose_head("ridge", lambda x, y, lam: ridge_fit(x, y, n_e, lam), ridge_score, LAMBDAS)
-    choose_head("softmax", lambda x, y, c: softmax_fit(x, y, n_e, c), ridge_score, CS)
+    soft = choose_head("softmax", lambda x, y, c: softmax_fit(x, y, n_e, c), ridge_score, CS)
     # only the encoders the KB's mix embeds questions with (no extra encoder time per question)
     used = [e for e, _ in mix.parts]
     if used == encs:
@@ -363,7 +371,7 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
         return out
 
     t0 = time.perf_counter()
-    best_q = (row["qa"]["cv_hit@1"], None, None)
+    best_q = (row["qa"]["cv_hit@1"], None, None, {e: zh[e] for e in encs})
     for sc in QMAP_SCALES:
         for c in QMAP_CS:
             zf = {e: zh[e].copy() for e in encs}
@@ -375,14 +383,28 @@ def run(name: str, use_logreg: bool, grid: bool) -> dict:
                     zf[e][rows] = z
             v = cv_hit(fused(mix, zf, lex_h), gold_h)
             if v > best_q[0] + 1e-9:
-                best_q = (v, sc, c)
-    v, sc, c = best_q
+                best_q = (v, sc, c, zf)
+    v, sc, c, zf_best = best_q
     if sc is None:
         row["qmap"] = {**row["qa"], "scale": None}
     else:
         dm = qmap_fit(xq, owner, blocks, c, sc)
         row["qmap"] = {**measure(fused(mix, {**zq, **mapped_z(dm, qq, None)}, lex_q), gold), "cv_hit@1": round(v, 3)}
         row["qmap"].update({"scale": sc, "C": c})
+        mapped_q = fused(mix, {**zq, **mapped_z(dm, qq, None)}, lex_q)
+        pick = mapped_q.argmax(1)
+        row["qmap"]["oos_auroc_qa_at_pick"] = measure(mapped_q, gold, base_q[np.arange(len(pick)), pick])["auroc"]
+        # and the softmax head beside it (its weight chosen again, on the mapped held-out scores)
+        mapped_h = fused(mix, zf_best, lex_h)
+        w = max(WEIGHTS, key=lambda x: (cv_hit(mapped_h + x * soft["held"], gold_h), -x))
+        comb = mapped_q + w * soft["queries"]
+        pick = comb.argmax(1)
+        row["qmap+softmax"] = {
+            **measure(comb, gold),
+            "cv_hit@1": round(cv_hit(mapped_h + w * soft["held"], gold_h), 3),
+            "w": w,
+            "oos_auroc_qa_at_pick": measure(comb, gold, base_q[np.arange(len(pick)), pick])["auroc"],
+        }
     row["qmap"]["train_s"] = round(time.perf_counter() - t0, 1)
 
     # a learned linear map per encoder (within-entry whitening), qa's scoring unchanged in it
