@@ -484,6 +484,7 @@ TABLE = [
     "qa+logreg",
     "qa+ridge",
     "qmap",
+    "qmap+softmax",
     "wccn",
     "wccn+ridge",
 ]
