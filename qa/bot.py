@@ -42,6 +42,7 @@ class Candidate:
     lexical: float
     encoder: str | None
     confidence: float
+    learned: float = 0.0  # the KB's learned head's part of `fused` (0 without one)
 
 
 #: Question vectors kept per Bot. FAQ traffic repeats itself; a repeated question then skips the
@@ -281,6 +282,15 @@ class Bot:
         _, _, _, index, fused, _ = self._scores(question, tags)
         return index.entry_ids, fused
 
+    def confidence_scores(
+        self, question: str, *, tags: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Entry ids, the scores that rank them and those the confidence is calibrated on (the same
+        array unless the KB has a learned head: retrieval/head.py). Reads only."""
+        _, _, _, index, fused, extra = self._scores(question, tags)
+        conf = extra["scored"].confidence
+        return index.entry_ids, fused, fused if conf is None else conf
+
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
         """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`
         (the one write this method makes)."""
@@ -290,7 +300,7 @@ class Bot:
             d_status, order, confs = "fallback", np.array([], dtype=np.int64), []
             reason = f"no entry has the tags {', '.join(tags)}"
         else:
-            d = decide(fused, cal, top_k)
+            d = decide(fused, cal, top_k, extra["scored"].confidence)
             d_status, order, confs, reason = d.status, d.order, d.confidences, d.reason
         ids = [index.entry_ids[i] for i in order]
         entries = {e.id: e for e in self.kb.entries(ids)}
@@ -357,8 +367,8 @@ class Bot:
     def explain(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None) -> list[Candidate]:
         """The top `k` candidates with each signal's part of the score (reads only)."""
         _, _, lang, index, fused, extra = self._scores(question, tags)
-        d = decide(fused, self.calibration, k)
         scored = extra["scored"]
+        d = decide(fused, self.calibration, k, scored.confidence)
         entries = {e.id: e for e in self.kb.entries([index.entry_ids[i] for i in d.order])}
         out = []
         for i, c in zip(d.order, d.confidences, strict=True):
@@ -372,6 +382,7 @@ class Bot:
                     float(scored.lexical[i]),
                     index.label_for(lang, index.entry_langs[i]) or None,
                     c,
+                    0.0 if scored.learned is None else float(scored.learned[i]),
                 )
             )
         return out
