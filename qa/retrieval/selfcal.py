@@ -167,7 +167,8 @@ def everyday_rows(index: SearchIndex, same_lang: Mapping[str, np.ndarray]) -> li
             continue
         for k, text in enumerate(texts):
             qv = {enc: np.asarray(v[k]) for enc, v in vecs.items() if v is not None}
-            rows.append(features(index.score(qv, text, lang, allowed=allowed).fused))
+            sc = index.score(qv, text, lang, allowed=allowed)  # with the head, if the language has one
+            rows.append(features(sc.fused) if sc.confidence is None else features_at(sc.fused, sc.confidence))
     return rows
 
 
