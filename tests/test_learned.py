@@ -104,3 +104,19 @@ def test_stats_shows_the_head(trained, qa) -> None:
     path, _ = trained
     code, out, _ = qa("stats", "--db", str(path))
     assert code == 0 and "learned head (en):" in out and "trained on 160 texts" in out
+
+
+def test_decide_is_unchanged_when_the_confidence_is_the_ranking_score() -> None:
+    from qa.answer import decide
+    from qa.retrieval.calibration import PRIOR
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        f = rng.normal(size=12).astype(np.float32)
+        a, b = decide(f, PRIOR, 3, f.copy()), decide(f, PRIOR, 3)
+        assert (a.status, a.order.tolist(), a.confidences, a.reason) == (
+            b.status,
+            b.order.tolist(),
+            b.confidences,
+            b.reason,
+        )
