@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from qa.retrieval.calibration import Calibration, features
+from qa.retrieval.calibration import Calibration, features, features_at
 from qa.retrieval.index import NEG
 
 Status = Literal["answered", "ambiguous", "fallback"]
@@ -48,7 +48,8 @@ class Decision:
     reason: str
 
 
-def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
+def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3, confidence: np.ndarray | None = None) -> Decision:
+    """Entries ranked by `fused`; their confidences from `confidence` at that order (default `fused`)."""
     scored = np.flatnonzero(fused > NEG)  # entries the two-stage search left out stay out
     if not len(scored):
         return Decision("fallback", scored, [], "no entry could be compared with this question")
@@ -56,14 +57,15 @@ def decide(fused: np.ndarray, cal: Calibration, top_k: int = 3) -> Decision:
     part = np.argpartition(-fused[scored], k - 1)[:k] if k < len(scored) else np.arange(len(scored))
     order = scored[part]
     order = order[np.argsort(-fused[order])]
-    feats = features(fused[order])
+    conf = fused[order] if confidence is None else confidence[order]
+    feats = features(conf) if confidence is None else features_at(fused[order], conf)
     p1 = cal.confidence(feats)
     p_either = max(p1, cal.confidence_either(feats))
     confs = [p1]
     rest = max(0.0, p_either - p1)
     for r in range(1, len(order)):
-        s = fused[order[r]]
-        nxt = fused[order[r + 1]] if r + 1 < len(order) else s
+        s = conf[r]
+        nxt = conf[r + 1] if r + 1 < len(order) else s
         alone = cal.confidence(np.array([s, max(0.0, s - nxt)]))
         c = min(rest, alone) if r == 1 and rest > 0 else alone * (1 - p_either)
         confs.append(min(c, confs[-1]))  # a lower-ranked entry is never shown as more likely

@@ -40,6 +40,7 @@ class Candidate:
     lexical: float
     encoder: str | None
     confidence: float
+    learned: float = 0.0  # the KB's learned head's part of `fused` (0 without one)
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,15 @@ class Bot:
         q = self._scores(question, tags)
         return q.index.entry_ids, q.fused
 
+    def confidence_scores(
+        self, question: str, *, tags: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Entry ids, the scores that rank them and those the confidence is calibrated on (the same
+        array unless the KB has a learned head: retrieval/head.py). Reads only."""
+        q = self._scores(question, tags)
+        conf = q.scored.confidence
+        return q.index.entry_ids, q.fused, q.fused if conf is None else conf
+
     def ask(self, question: str, *, tags: Sequence[str] | None = None, top_k: int = 3, log: bool = True) -> Answer:
         """Answer one question. Fallbacks and ambiguous questions are logged unless `log=False`
         (the one write this method makes)."""
@@ -255,7 +265,7 @@ class Bot:
             d_status, order, confs = "fallback", np.array([], dtype=np.int64), []
             reason = f"no entry has the tags {', '.join(tags)}"
         else:
-            d = decide(fused, cal, top_k)
+            d = decide(fused, cal, top_k, q.scored.confidence)
             d_status, order, confs, reason = d.status, d.order, d.confidences, d.reason
         ids = [index.entry_ids[i] for i in order]
         entries = {e.id: e for e in self.kb.entries(ids)}
@@ -345,7 +355,7 @@ class Bot:
         """The top `k` candidates with each signal's part of the score (reads only)."""
         q = self._scores(question, tags)
         index, fused, lang, scored = q.index, q.fused, q.lang, q.scored
-        d = decide(fused, self.calibration, k)
+        d = decide(fused, self.calibration, k, scored.confidence)
         entries = {e.id: e for e in self.kb.entries([index.entry_ids[i] for i in d.order])}
         out = []
         for i, c in zip(d.order, d.confidences, strict=True):
@@ -359,6 +369,7 @@ class Bot:
                     float(scored.lexical[i]),
                     index.label_for(lang, index.entry_langs[i]) or None,
                     c,
+                    0.0 if scored.learned is None else float(scored.learned[i]),
                 )
             )
         return out

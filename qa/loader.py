@@ -9,10 +9,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa import indexing
+from qa import indexing, learned
 from qa.encoders.base import Encoder, effective_languages
 from qa.encoders.reference import reference_vectors
 from qa.errors import StaleIndexError
+from qa.kb.heads import load_heads, save_heads
 from qa.kb.store import KnowledgeBase
 from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import PRIOR, Calibration
@@ -103,6 +104,17 @@ def read(
     index = load_index(kb, encoders, norms)  # type: ignore[arg-type]
     if stored and not stale and stored.get("mixes"):
         index.set_mixes(selfmeasure.parse_mixes(stored["mixes"]))
+    if not stale:
+        heads = learned.usable(index, load_heads(kb))
+        if heads is not None and stored is not None and set(heads) == set(stored.get("heads", [])):
+            index.heads = heads
+        elif kb.readonly:
+            pass  # no head: the KB changed since its heads were trained, and cannot store new ones
+        elif labelled:
+            train_heads(kb, index)  # the labelled fit is kept; the heads follow the texts
+        else:
+            stale = True
+            index = load_index(kb, encoders, None)
     if stale and not kb.readonly:
         cal = fit_and_store(kb, index, n_texts)
     return index, cal or PRIOR, kb.data_version()
@@ -135,9 +147,36 @@ def fit_and_store(
     share = oos_share(kb) if oos_prior is None else oos_prior
     choices = selfmeasure.choose_all(index)
     selfmeasure.apply(index, choices)
+    outcomes = _train_heads(index)
     cal = calibrate_from_kb(index, oos_prior=share, precision=precision)
-    store_calibration(kb, cal, index, n_texts, choices)
+    with kb.atomic():
+        store_calibration(kb, cal, index, n_texts, choices)
+        _store_heads(kb, outcomes)
     return cal
+
+
+def _train_heads(index: SearchIndex) -> list[learned.Outcome]:
+    """Train every language's head on `index` (with its mixes) and put those trained in it."""
+    index.heads = {}  # the retrieval scores the heads are weighed against are those without one
+    outcomes = learned.train_all(index)
+    index.heads = {o.lang: o.learned for o in outcomes if o.learned is not None}
+    return outcomes
+
+
+def train_heads(kb: KnowledgeBase, index: SearchIndex) -> None:
+    """Retrain and store the heads of `index`, its mixes and calibration kept (a labelled fit)."""
+    outcomes = _train_heads(index)
+    with kb.atomic():
+        _store_heads(kb, outcomes)
+        stored = {k: v for k, v in (kb.config.calibration or {}).items() if k != "heads"}
+        if stored and index.heads:
+            stored["heads"] = sorted(index.heads)
+        if stored:
+            kb.config.update(calibration=stored)
+
+
+def _store_heads(kb: KnowledgeBase, outcomes: list[learned.Outcome]) -> None:
+    save_heads(kb, {o.lang: (o.learned.head.to_bytes(), o.meta) for o in outcomes if o.learned is not None})
 
 
 def store_calibration(
@@ -156,6 +195,8 @@ def store_calibration(
         "norms": index.stored_norms(),
         "mixes": index.stored_mixes(),
     }
+    if index.heads:
+        fit["heads"] = sorted(index.heads)
     if choices is not None:
         fit["measured"] = [c.to_json() for c in choices]
     else:

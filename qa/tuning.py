@@ -10,7 +10,7 @@ import numpy as np
 from qa.bot import Bot
 from qa.errors import InputError
 from qa.evaluate import Labelled
-from qa.retrieval.calibration import Calibration, features
+from qa.retrieval.calibration import Calibration, features_at
 from qa.retrieval.index import NEG
 from qa.retrieval.selfcal import DEFAULT_PRECISION, Examples, fit, weigh
 
@@ -18,10 +18,10 @@ from qa.retrieval.selfcal import DEFAULT_PRECISION, Examples, fit, weigh
 def labelled_examples(bot: Bot, queries: Sequence[Labelled]) -> Examples:
     rows, correct, top2, scope = [], [], [], []
     for q in queries:
-        ids, fused = bot.fused_scores(q.query)
+        ids, fused, conf = bot.confidence_scores(q.query)
         scored = np.flatnonzero(fused > NEG)
         best = scored[np.argsort(-fused[scored])[:2]]
-        rows.append(features(fused[scored]))
+        rows.append(features_at(fused[scored], conf[scored]))
         gold = set(q.gold)
         correct.append(bool(len(best)) and ids[best[0]] in gold)
         top2.append(any(ids[b] in gold for b in best))
@@ -80,7 +80,10 @@ def share_from_review(bot: Bot) -> ReviewShare:
             "fit without out-of-scope questions). Refit it first with: qa tune --reset"
         )
     z = np.array(
-        [cal.standardise(features(f[f > NEG]))[0, 0] for f in (bot.fused_scores(r["question"])[1] for r in rows)]
+        [
+            cal.standardise(features_at(f[f > NEG], c[f > NEG]))[0, 0]
+            for _, f, c in (bot.confidence_scores(r["question"]) for r in rows)
+        ]
     )
     logit = z * cal.in_scope.coef[0] + cal.in_scope.intercept
     current = bot.oos_share()  # the share the in-scope factor was fitted at (> 0: it exists)

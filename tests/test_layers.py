@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "qa.curate",
             "qa.evaluate",
             "qa.importing",
+            "qa.learned",
             "qa.indexing",
             "qa.loader",
             "qa.query_embedder",

@@ -42,7 +42,8 @@ def ask(
     for c in cands:
         click.echo(
             f"  {c.confidence:6.1%}  fused {c.fused:6.2f} = dense {c.dense:6.2f} ({c.encoder}) "
-            f"+ lexical {c.lexical:5.2f}  [{c.entry_id}] {c.question}"
+            f"+ lexical {c.lexical:5.2f}{f' + learned {c.learned:5.2f}' if c.learned else ''}  "
+            f"[{c.entry_id}] {c.question}"
         )
 
 

@@ -132,7 +132,8 @@ class Chat:
         for c in self.bot.explain(self.last or "", tags=self.tags or None):
             lines.append(
                 f"{c.confidence:6.1%}  fused {c.fused:6.2f}  dense {c.dense:6.2f} ({c.encoder})  "
-                f"lexical {c.lexical:5.2f}  [{c.entry_id}] {c.question}"
+                f"lexical {c.lexical:5.2f}{f'  learned {c.learned:5.2f}' if c.learned else ''}  "
+                f"[{c.entry_id}] {c.question}"
             )
         return "\n".join(lines)
 

@@ -209,6 +209,17 @@ def describe_measured(m: dict) -> str:
     return base + f", against {default['hit1']:.3f} for the default ({mix(default)})"
 
 
+def describe_head(h: dict) -> str:
+    """One line on a language's learned head: what it was trained on, when, and what it measured."""
+    base = h.get("cv_hit1_retrieval")
+    against = f" (retrieval alone {base:.3f})" if base is not None else ""
+    return (
+        f"trained on {h['n_texts']} texts ({h['n_held_out']} held out) at {h['created']}; "
+        f"held-out hit@1 {h['cv_hit1']:.3f}{against}; weight {h['weight']:g}"
+        + (" (measured not to help: unused)" if not h["weight"] else "")
+    )
+
+
 @click.command()
 @db_option
 @json_option
@@ -221,6 +232,7 @@ def stats(db: str | None, as_json: bool) -> None:
     """
     from collections import Counter
 
+    from qa.kb.heads import list_heads
     from qa.kb.store import KnowledgeBase
     from qa.loader import oos_share, oos_share_source
     from qa.retrieval.calibration import Calibration
@@ -244,6 +256,7 @@ def stats(db: str | None, as_json: bool) -> None:
         "oos_share_source": oos_share_source(kb),
         "mixes": (cal or {}).get("mixes", {}),
         "signals_measured": (cal or {}).get("measured", []),
+        "heads": [{k: v for k, v in h.items() if k != "mix"} for h in list_heads(kb)],
         "logged_questions": kb.count_log(),
         "feedback": {eid: {"helpful": h, "not_helpful": n} for eid, (h, n) in kb.feedback_counts().items()},
     }
@@ -260,8 +273,10 @@ def stats(db: str | None, as_json: bool) -> None:
             else ""
         ),
     }
-    shown = {k: v for k, v in out.items() if k not in ("mixes", "signals_measured")}
+    shown = {k: v for k, v in out.items() if k not in ("mixes", "signals_measured", "heads")}
     for k, v in shown.items():
         click.echo(f"{k + ':':22s}{v}{notes.get(k, '')}")
     for m in out["signals_measured"]:
         click.echo(f"{'signals (' + m['lang'] + '):':22s}{describe_measured(m)}")
+    for h in out["heads"]:
+        click.echo(f"{'learned head (' + h['lang'] + '):':22s}{describe_head(h)}")

@@ -11,7 +11,7 @@ import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 
-OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models", "feedback", "history"}
+OUR_TABLES = {"entries", "alternates", "vectors", "settings", "log", "word_models", "feedback", "history", "heads"}
 
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
@@ -142,6 +142,20 @@ def _m006_log_resolution(db: sqlite_utils.Database) -> None:
     _run(db, "ALTER TABLE log ADD COLUMN resolution TEXT")  # added:ID | alternate:ID | dismissed
 
 
+def _m007_heads(db: sqlite_utils.Database) -> None:
+    """The heads a KB trains on its own texts (qa/retrieval/head.py), one per language."""
+    db.execute(
+        """
+        CREATE TABLE heads (
+            lang TEXT PRIMARY KEY,
+            created TEXT NOT NULL,
+            data BLOB NOT NULL,                       -- Head.to_bytes()
+            meta TEXT NOT NULL DEFAULT '{}'           -- JSON: what it was trained on, its figures
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_word_models,
@@ -149,6 +163,7 @@ MIGRATIONS: list[Migration] = [
     _m004_feedback,
     _m005_history,
     _m006_log_resolution,
+    _m007_heads,
 ]
 
 

@@ -200,7 +200,8 @@ class KnowledgeBase:
             "SELECT (SELECT coalesce(max(revision), 0) FROM entries), (SELECT count(*) FROM entries), "
             "(SELECT count(*) FROM alternates), (SELECT coalesce(max(rowid), 0) FROM vectors), "
             "(SELECT count(*) FROM word_models), "
-            "(SELECT coalesce(max(rowid), 0) FROM word_models)"
+            "(SELECT coalesce(max(rowid), 0) FROM word_models), "
+            "(SELECT count(*) FROM heads), (SELECT coalesce(max(rowid), 0) FROM heads)"
         ).fetchone()
         settings = self.db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
         digest = hashlib.md5(repr((tuple(row), settings)).encode(), usedforsecurity=False).digest()

@@ -39,6 +39,18 @@ def features(fused: np.ndarray) -> np.ndarray:
     return np.array([s1, min(s1 - s2, 5.0)], dtype=np.float64)
 
 
+def features_at(ranking: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """[top score, margin to the second] of `confidence`, at the two entries `ranking` puts first
+    (a KB with a head ranks by one score and is calibrated on another: head.py)."""
+    if len(ranking) < 2:
+        return features(confidence[:1])
+    o1, o2 = np.argpartition(-ranking, 1)[:2]
+    if ranking[o2] > ranking[o1]:
+        o1, o2 = o2, o1
+    s1, s2 = float(confidence[o1]), float(confidence[o2])
+    return np.array([s1, min(max(s1 - s2, 0.0), 5.0)], dtype=np.float64)
+
+
 def _sigmoid(x: np.ndarray | float) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.retrieval.dense import CENTROID_WEIGHT, centroids, top2_mean
+from qa.retrieval.head import Head
 from qa.retrieval.lexical import LexicalIndex
 from qa.retrieval.norms import cross_constants, norm_constants
 
@@ -102,9 +103,34 @@ def reduce(cents: np.ndarray, dim: int = REDUCED_DIM, sample: int = 5000) -> tup
 class Scored:
     """Scores of every entry for one question, with the parts they were made of (for /why)."""
 
-    fused: np.ndarray
+    fused: np.ndarray  # what entries are ranked by
     dense: np.ndarray  # z-scored dense part
     lexical: np.ndarray  # normalised BM25 part (before its weight)
+    #: the learned head's part of `fused` (its weight included); None: no head was used
+    learned: np.ndarray | None = None
+    #: what the confidence is calibrated on (the head at its confidence weight); None: `fused`
+    confidence: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A head trained on one language's texts (qa/learned.py), scoring that language's entries
+    for questions in it from the vectors of `encoders`, side by side."""
+
+    lang: str
+    encoders: tuple[str, ...]
+    head: Head
+    #: texts held out while training (indices into SearchIndex.texts) and their cross-fitted
+    #: z-scored head scores over the language's entries: only right after training (selfcal.py)
+    held: np.ndarray | None = None
+    cross_fitted: np.ndarray | None = None
+
+    def row(self, text: int) -> np.ndarray | None:
+        """The cross-fitted head scores of stored text `text`, if it was held out."""
+        if self.held is None or self.cross_fitted is None:
+            return None
+        i = int(np.searchsorted(self.held, text))
+        return self.cross_fitted[i] if i < len(self.held) and self.held[i] == text else None
 
 
 @dataclass
@@ -131,6 +157,8 @@ class SearchIndex:
     #: scale of a question language the KB has no texts in, and out-of-scope examples (selfcal.py)
     reference: Reference | None = None
     reference_texts: Callable[[str], Sequence[str]] | None = None
+    #: language -> the head trained on its texts (qa/learned.py), if it has one
+    heads: dict[str, Learned] = field(default_factory=dict)
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -371,6 +399,7 @@ class SearchIndex:
         drop_entry: int | None = None,
         allowed: np.ndarray | None = None,
         candidates: int = CANDIDATES,
+        head: bool | None = None,
     ) -> Scored:
         """Score entries for one question; entries left out are at NEG.
 
@@ -378,7 +407,14 @@ class SearchIndex:
         `candidates` entries per route, and only their texts are scored for the top-2 part
         (0 = score every text). `allowed` masks entries out (tags); `drop_text`/`drop_entry`
         hide one text or entry (self-calibration).
+
+        The head of the question's language (if any) joins the entries in that language unless
+        `head` is False; by default it is left out when a text or entry is hidden: a stored text
+        is one the head was trained on, and its own scores of it would be over-confident (the
+        self-calibration adds the cross-fitted ones itself).
         """
+        if head is None:
+            head = drop_text is None and drop_entry is None
         lex = self._lexical(query_text, drop_text)
         dense = np.full(self.n, NEG, dtype=np.float32)
         lexw = np.zeros(self.n, dtype=np.float32)
@@ -423,9 +459,30 @@ class SearchIndex:
         other = self._other_language(qlang)
         if other is not None:
             fused[other & (fused > NEG)] -= CROSS_LANGUAGE_PENALTY
+        learned = self.heads.get(qlang) if head else None
+        part = None
+        confidence = None
+        if learned is not None and learned.head.weight > 0 and all(e in qvecs for e in learned.encoders):
+            wanted = self.routes_entries(qlang)
+            z = learned.head.scores(np.concatenate([np.asarray(qvecs[e], np.float32) for e in learned.encoders]))
+            live = fused[wanted] > NEG
+            part = np.zeros(self.n, dtype=np.float32)
+            part[wanted[live]] = learned.head.weight * z[live]
+            confidence = fused.copy()
+            confidence[wanted[live]] += learned.head.confidence_weight * z[live]
+            fused = fused + part
         if drop_entry is not None:
             fused[drop_entry] = NEG
-        return Scored(fused, dense, lex)
+            if confidence is not None:
+                confidence[drop_entry] = NEG
+        return Scored(fused, dense, lex, part, confidence)
+
+    def routes_entries(self, lang: str) -> np.ndarray:
+        """The entries in `lang`, in order (those a head of that language scores)."""
+        key = ("entries", lang)
+        if key not in self._pos:
+            self._pos[key] = np.flatnonzero(np.array(self.entry_langs) == lang)
+        return self._pos[key]
 
     def signal_scores(
         self,
