@@ -125,6 +125,18 @@ class Learned:
     held: np.ndarray | None = None
     cross_fitted: np.ndarray | None = None
 
+    def add_to(
+        self, fused: np.ndarray, entries: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`fused` with head scores `z` of `entries` added: (the ranking scores, the head's part of
+        them, the scores the confidence is calibrated on). Entries already left out (NEG) stay out."""
+        live = fused[entries] > NEG
+        part = np.zeros(len(fused), dtype=np.float32)
+        part[entries[live]] = self.head.weight * z[live]
+        confidence = fused.copy()
+        confidence[entries[live]] += self.head.confidence_weight * z[live]
+        return fused + part, part, confidence
+
     def row(self, text: int) -> np.ndarray | None:
         """The cross-fitted head scores of stored text `text`, if it was held out."""
         if self.held is None or self.cross_fitted is None:
@@ -463,14 +475,8 @@ class SearchIndex:
         part = None
         confidence = None
         if learned is not None and learned.head.weight > 0 and all(e in qvecs for e in learned.encoders):
-            wanted = self.routes_entries(qlang)
             z = learned.head.scores(np.concatenate([np.asarray(qvecs[e], np.float32) for e in learned.encoders]))
-            live = fused[wanted] > NEG
-            part = np.zeros(self.n, dtype=np.float32)
-            part[wanted[live]] = learned.head.weight * z[live]
-            confidence = fused.copy()
-            confidence[wanted[live]] += learned.head.confidence_weight * z[live]
-            fused = fused + part
+            fused, part, confidence = learned.add_to(fused, self.routes_entries(qlang), z)
         if drop_entry is not None:
             fused[drop_entry] = NEG
             if confidence is not None:
@@ -495,7 +501,7 @@ class SearchIndex:
         """Each signal alone, for a question in `lang` against the entries in `lang`: the entries'
         positions, and for every encoder that serves the pair its exact z-scored dense score, and
         BM25's under "bm25" (what measuring the KB weighs against each other: selfmeasure.py)."""
-        wanted = np.flatnonzero(np.array(self.entry_langs) == lang)
+        wanted = self.routes_entries(lang)
         out: dict[str, np.ndarray] = {"bm25": self._lexical(query_text, drop_text)[wanted]}
         drop_at = -1
         if drop_text is not None:
