@@ -45,7 +45,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class ScoredQuestion:
-    """One question scored against the index loaded when it was asked (ask, explain, fused_scores)."""
+    """One question scored against the index loaded when it was asked (ask, explain, confidence_scores)."""
 
     text: str  # the question as understood (cleaned, maybe truncated)
     truncated: bool
@@ -240,11 +240,6 @@ class Bot:
             wanted = set(tags)
             allowed = np.array([bool(wanted & set(t)) for t in index.entry_tags], dtype=bool)
         return ScoredQuestion(text, truncated, lang, index, index.score(qv, text, lang, allowed=allowed), qv)
-
-    def fused_scores(self, question: str, *, tags: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
-        """Entry ids and their fused scores for one question (reads only; for tuning and tools)."""
-        q = self._scores(question, tags)
-        return q.index.entry_ids, q.fused
 
     def confidence_scores(
         self, question: str, *, tags: Sequence[str] | None = None
