@@ -14,6 +14,7 @@ The queries are only used to measure; nothing is fitted on them.
     python -m bench.calibration_lab [--sets clinc150,banking77]
     python -m bench.calibration_lab --fit-prior   # the PRIOR's coefficients, from the KBs' held-out texts
     python -m bench.calibration_lab --frontier    # the best ECE any fixed out-of-scope share allows
+    python -m bench.calibration_lab --far-share 0.25   # weigh the everyday questions otherwise
 
 `--frontier` is an oracle, not a method: for each set it fits P(right | in scope) on the set's own
 answerable queries and the score distributions of its in-scope and out-of-scope queries (hidden
@@ -34,7 +35,7 @@ import numpy as np
 
 from bench.explore_scoring import embed, load
 from qa.evaluate import auroc, ece
-from qa.retrieval import selfmeasure
+from qa.retrieval import selfcal, selfmeasure
 from qa.retrieval.calibration import Logistic, features
 from qa.retrieval.index import NEG, SearchIndex
 from qa.retrieval.selfcal import PRIOR_OOS, Examples, fit, held_out_examples, prior_for, scale_of, weigh
@@ -159,7 +160,10 @@ def main() -> None:
     ap.add_argument("--priors", default="0.05,0.1,0.2")
     ap.add_argument("--fit-prior", action="store_true")
     ap.add_argument("--frontier", action="store_true")
+    ap.add_argument("--far-share", type=float, help="selfcal.FAR_SHARE to measure with (default: qa's)")
     args = ap.parse_args()
+    if args.far_share is not None:
+        selfcal.FAR_SHARE = args.far_share
     if args.fit_prior:
         print(json.dumps(fit_prior()))
         return
